@@ -1,0 +1,68 @@
+-- Shared helpers, inlined where a script says `--- @include "lib/session"`.
+--
+-- Every write script takes the same KEYS, all sharing the session's {sid} hash tag:
+--   KEYS[1] meta   HASH  the session's fields (id, user, name, v, seq, n, tokens, ttl, ...)
+--   KEYS[2] msgs   LIST  the context window, oldest first
+--   KEYS[3] arch   LIST  messages trimmed out of the window, oldest first, capped
+--   KEYS[4] dedup  HASH  first message id of an append call -> that call's reply
+--   KEYS[5] dedup_prev   the previous generation of dedup (rotated when dedup is full)
+--   KEYS[6] state  HASH  per-session variables
+-- A stored message is a msgpack header [seq, tokens, kind] written here, followed by the
+-- client's msgpack body, which Lua never decodes. kind: 0 plain, 1 assistant asking for
+-- tool calls, 2 tool result.
+
+local KIND_TOOL_RESULT = 2
+
+-- Raises a script error `CODE message`; redisession/_ops.py maps CODE to an exception.
+local function fail(code, message)
+  error({err = code .. ' ' .. message})
+end
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- A non-negative integer from an ARGV string, or a script error naming the argument.
+local function int_arg(value, name)
+  local n = tonumber(value)
+  if n == nil or n < 0 or n ~= math.floor(n) then
+    fail('RS_INVALID', name .. ' must be a non-negative integer, got ' .. tostring(value))
+  end
+  return n
+end
+
+-- The per-session override stored in meta, else the store default given by the caller.
+local function limit(override, default)
+  if override ~= false and override ~= nil and override ~= '' then return tonumber(override) end
+  return tonumber(default)
+end
+
+-- Idle TTL (ms) of the session, capped by its absolute deadline (meta `deadline`, 0 = none).
+local function session_ttl_ms(meta_key, now)
+  local f = redis.call('HMGET', meta_key, 'ttl', 'deadline')
+  local ttl = tonumber(f[1]) * 1000
+  local deadline = tonumber(f[2]) or 0
+  if deadline > 0 then
+    ttl = math.min(ttl, math.max(1, deadline - now))
+  end
+  return ttl
+end
+
+-- Every key of the session gets the same TTL: none is ever left without one.
+local function expire_all(ttl)
+  for i = 1, #KEYS do
+    redis.call('PEXPIRE', KEYS[i], ttl)
+  end
+end
+
+local function header(element)
+  local _, h = cmsgpack.unpack_one(element)
+  return h
+end
+
+local function publish(channel, event)
+  if channel ~= '' then
+    redis.call('PUBLISH', channel, cjson.encode(event))
+  end
+end

@@ -1,0 +1,53 @@
+"""redisession: LLM conversation sessions in Redis, shared by many app instances.
+
+Every mutation is one atomic Lua script; the sync `SessionStore` and the asyncio
+`AsyncSessionStore` have the same methods.
+"""
+
+from ._async.store import AsyncSessionStore
+from ._sync.store import SessionStore
+from .config import ConnectionSettings, SessionConfig
+from .errors import (
+    DuplicateMessageId,
+    InvalidConfig,
+    InvalidInput,
+    InvalidMessage,
+    InvalidSessionId,
+    MessageTooLarge,
+    RedisessionError,
+    ScriptError,
+    SessionExists,
+    SessionNotFound,
+    StoreFullError,
+    UnsupportedServer,
+)
+from .models import AppendResult, Message, Role, Session
+from .tokenizers import Tokenizer, estimate_tokens, tiktoken_tokenizer
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AppendResult",
+    "AsyncSessionStore",
+    "ConnectionSettings",
+    "DuplicateMessageId",
+    "InvalidConfig",
+    "InvalidInput",
+    "InvalidMessage",
+    "InvalidSessionId",
+    "Message",
+    "MessageTooLarge",
+    "RedisessionError",
+    "Role",
+    "ScriptError",
+    "Session",
+    "SessionConfig",
+    "SessionExists",
+    "SessionNotFound",
+    "SessionStore",
+    "StoreFullError",
+    "Tokenizer",
+    "UnsupportedServer",
+    "estimate_tokens",
+    "tiktoken_tokenizer",
+]

@@ -1,0 +1,55 @@
+"""msgpack encoding of messages (pure, no IO).
+
+A stored list element is two msgpack objects back to back: the header ``[seq, tokens, kind]``
+that the Lua scripts write and read (``cmsgpack.unpack_one`` decodes only it), and the body
+encoded here, which Lua never decodes:
+
+    body = [id, role, content, name, tool_call_id, tool_calls, metadata, created_at_us]
+
+An id that is 32 lowercase hex digits (a uuid4 hex) is stored as 16 raw bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+import msgpack
+
+from .models import Message
+
+KIND_PLAIN, KIND_TOOL_CALL, KIND_TOOL_RESULT = 0, 1, 2
+_HEX32 = re.compile(r"[0-9a-f]{32}")
+
+
+def kind_of(message: Message) -> int:
+    if message.role == "tool":
+        return KIND_TOOL_RESULT
+    if message.tool_calls:
+        return KIND_TOOL_CALL
+    return KIND_PLAIN
+
+
+def encode_body(message: Message) -> bytes:
+    mid: str | bytes = message.id
+    if _HEX32.fullmatch(message.id):
+        mid = bytes.fromhex(message.id)
+    created = int(message.created_at.timestamp() * 1_000_000)
+    return msgpack.packb(
+        [mid, message.role, message.content, message.name, message.tool_call_id,
+         message.tool_calls, message.metadata, created],
+        use_bin_type=True,
+    )
+
+
+def decode_element(element: bytes) -> Message:
+    """A stored list element (header + body) back to a `Message` with seq and tokens."""
+    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False)
+    unpacker.feed(element)
+    seq, tokens, _kind = unpacker.unpack()
+    mid, role, content, name, tool_call_id, tool_calls, metadata, created = unpacker.unpack()
+    return Message.model_construct(
+        id=mid.hex() if isinstance(mid, bytes) else mid,
+        role=role, content=content, tokens=tokens, name=name, tool_call_id=tool_call_id,
+        tool_calls=tool_calls, metadata=metadata, seq=seq,
+        created_at=datetime.fromtimestamp(created / 1_000_000, tz=timezone.utc),
+    )

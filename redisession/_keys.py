@@ -1,0 +1,63 @@
+"""Key names. The only place they are built; Lua receives every key through KEYS.
+
+Every key of one session carries ``{<sid>}`` as its Redis Cluster hash tag, so each script
+touches a single slot. Ids are validated first: a ``{``, ``}`` or ``:`` in an id would break
+the layout (and the hash tag).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from . import defaults
+from .errors import InvalidSessionId
+
+_ID = re.compile(r"[A-Za-z0-9._-]+")
+
+
+def check_id(value: object, what: str = "session id") -> str:
+    """Return ``value`` if it is a valid id, else raise `InvalidSessionId` saying why."""
+    if not isinstance(value, str):
+        raise InvalidSessionId(f"{what} must be a str, got {type(value).__name__}")
+    if not value:
+        raise InvalidSessionId(f"{what} is empty")
+    if len(value) > defaults.MAX_ID_LENGTH:
+        raise InvalidSessionId(
+            f"{what} is {len(value)} characters long; the limit is {defaults.MAX_ID_LENGTH}")
+    if not _ID.fullmatch(value):
+        bad = sorted({c for c in value if not _ID.fullmatch(c)})
+        raise InvalidSessionId(
+            f"{what} {value!r} has characters outside [A-Za-z0-9._-]: {''.join(bad)!r}")
+    return value
+
+
+class SessionKeys(NamedTuple):
+    """All keys of one session, in the order every write script takes them as KEYS."""
+
+    meta: str
+    msgs: str
+    arch: str
+    dedup: str
+    dedup_prev: str
+    state: str
+
+
+def session_keys(prefix: str, sid: str) -> SessionKeys:
+    base = f"{prefix}:{{{check_id(sid)}}}"
+    return SessionKeys(
+        meta=f"{base}:meta",
+        msgs=f"{base}:msgs",
+        arch=f"{base}:arch",
+        dedup=f"{base}:dedup",
+        dedup_prev=f"{base}:dedup:prev",
+        state=f"{base}:state",
+    )
+
+
+def events_channel(prefix: str) -> str:
+    return f"{prefix}:events"
+
+
+def user_sessions(prefix: str, user_id: str) -> str:
+    return f"{prefix}:user:{{{check_id(user_id, 'user id')}}}:sessions"

@@ -1,0 +1,242 @@
+"""Pure steps around each script: validate and encode arguments, parse replies, map errors.
+
+No IO here: the sync and async stores call these, so both behave the same by construction.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from redis.exceptions import OutOfMemoryError, ResponseError
+
+from ._codec import decode_element, encode_body, kind_of
+from ._keys import check_id
+from .config import SessionConfig
+from .errors import (
+    DuplicateMessageId,
+    InvalidConfig,
+    InvalidInput,
+    InvalidMessage,
+    MessageTooLarge,
+    ScriptError,
+    SessionExists,
+    SessionNotFound,
+    StoreFullError,
+)
+from .models import ROLES, AppendResult, Message, Session
+from .tokenizers import Tokenizer, count_message
+
+NAME_LENGTH = 40
+"""A session's name defaults to this many characters of its first user message."""
+
+MessageLike = Message | tuple[str, str] | dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A validated message with its token count, kind and encoded body."""
+
+    message: Message
+    tokens: int
+    kind: int
+    body: bytes
+
+
+# -- input -----------------------------------------------------------------------------------
+
+def to_message(item: MessageLike) -> Message:
+    """A `Message` from a Message, a ``(role, content)`` pair, or a dict of Message fields."""
+    if isinstance(item, Message):
+        return item
+    if isinstance(item, tuple):
+        if len(item) != 2:
+            raise InvalidMessage(f"a tuple message is (role, content), got {len(item)} items")
+        role, content = item
+        if role not in ROLES:
+            raise InvalidMessage(f"role must be one of {', '.join(ROLES)}; got {role!r}")
+        return Message(role=role, content=content)
+    if isinstance(item, dict):
+        return Message(**item)
+    raise InvalidMessage(
+        f"expected a Message, a (role, content) tuple or a dict; got {type(item).__name__}")
+
+
+def prepare(items: Sequence[MessageLike], config: SessionConfig,
+            tokenizer: Tokenizer) -> list[Prepared]:
+    """Validate and encode messages for one append call; raises before anything is sent."""
+    if not items:
+        raise InvalidMessage("append needs at least one message")
+    out: list[Prepared] = []
+    seen: set[str] = set()
+    for item in items:
+        m = to_message(item)
+        if m.id in seen:
+            raise DuplicateMessageId(f"message id {m.id!r} appears twice in one append call")
+        seen.add(m.id)
+        tokens = count_message(m, tokenizer)
+        if not isinstance(tokens, int) or tokens < 0:
+            raise InvalidMessage(f"tokenizer returned {tokens!r} for message {m.id}; "
+                                 "expected an int >= 0")
+        body = encode_body(m)
+        if len(body) > config.max_message_bytes:
+            raise MessageTooLarge(
+                f"message {m.id} is {len(body)} bytes encoded; max_message_bytes is "
+                f"{config.max_message_bytes}")
+        out.append(Prepared(m, tokens, kind_of(m), body))
+    return out
+
+
+def name_hint(prepared: Iterable[Prepared]) -> str:
+    """First line of the first user message, cut to NAME_LENGTH characters ('' if none)."""
+    for p in prepared:
+        if p.message.role == "user":
+            return " ".join(p.message.content.split())[:NAME_LENGTH]
+    return ""
+
+
+def _opt(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def check_limits(**limits: int | None) -> None:
+    for name, value in limits.items():
+        if value is None:
+            continue
+        low = 0 if name == "max_history" else 1
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise InvalidConfig(f"{name} must be an int >= {low}, got {value!r}")
+
+
+def create_args(channel: str, sid: str, user_id: str | None, name: str | None,
+                metadata: dict[str, Any] | None, ttl: int, lifetime: int | None,
+                max_messages: int | None, max_tokens: int | None,
+                max_history: int | None) -> list[Any]:
+    check_limits(ttl=ttl, lifetime=lifetime, max_messages=max_messages, max_tokens=max_tokens,
+                 max_history=max_history)
+    if user_id is not None:
+        check_id(user_id, "user id")
+    if name is not None and not isinstance(name, str):
+        raise InvalidInput(f"name must be a str, got {type(name).__name__}")
+    try:
+        meta_json = json.dumps(metadata, separators=(",", ":")) if metadata else ""
+    except (TypeError, ValueError) as e:
+        raise InvalidInput(f"metadata must be JSON-serializable: {e}") from e
+    return [channel, sid, user_id or "", name or "", meta_json, ttl, lifetime or 0,
+            _opt(max_messages), _opt(max_tokens), _opt(max_history), uuid.uuid4().hex]
+
+
+def append_args(channel: str, config: SessionConfig, prepared: Sequence[Prepared]) -> list[Any]:
+    args: list[Any] = [channel, config.max_messages, config.max_tokens, config.max_history,
+                       config.dedup_window, name_hint(prepared), len(prepared)]
+    for p in prepared:
+        args += [p.message.id, p.tokens, p.kind, p.body]
+    return args
+
+
+# -- replies ---------------------------------------------------------------------------------
+
+def _text(v: Any) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def _ms(v: Any) -> datetime:
+    return datetime.fromtimestamp(int(v) / 1000, tz=timezone.utc)
+
+
+def parse_meta(flat: Sequence[Any], pttl: int) -> Session:
+    f = {_text(flat[i]): _text(flat[i + 1]) for i in range(0, len(flat), 2)}
+    deadline = int(f.get("deadline") or 0)
+
+    def opt(name: str) -> int | None:
+        return int(f[name]) if f.get(name) else None
+
+    return Session(
+        id=f["id"], user_id=f.get("user") or None, name=f.get("name", ""),
+        metadata=json.loads(f["metadata"]) if f.get("metadata") else {},
+        created_at=_ms(f["created"]), last_activity=_ms(f["active"]),
+        version=int(f["v"]), last_seq=int(f["seq"]), message_count=int(f["n"]),
+        token_count=int(f["tokens"]), total_messages=int(f["total_messages"]),
+        total_tokens=int(f["total_tokens"]), total_trimmed=int(f["total_trimmed"]),
+        ttl=int(f["ttl"]), expires_in=pttl / 1000 if pttl >= 0 else None,
+        expires_at=_ms(deadline) if deadline else None,
+        max_messages=opt("max_messages"), max_tokens=opt("max_tokens"),
+        max_history=opt("max_history"),
+    )
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A session and messages as one read returned them."""
+
+    session: Session
+    messages: list[Message]
+    partial: bool = False
+
+
+def parse_read(reply: Sequence[Any]) -> Snapshot | None:
+    if not reply:
+        return None
+    return Snapshot(parse_meta(reply[0], int(reply[1])),
+                    [decode_element(e) for e in reply[3:]], partial=bool(int(reply[2])))
+
+
+def parse_append(sid: str, reply: Sequence[Any], prepared: Sequence[Prepared]) -> AppendResult:
+    v, first, last, n, tokens, trimmed, dup, through = (int(x) for x in reply)
+    return AppendResult(session_id=sid, version=v, first_seq=first, last_seq=last,
+                        message_count=n, token_count=tokens, trimmed=trimmed,
+                        trimmed_through_seq=through, duplicate=bool(dup),
+                        message_ids=tuple(p.message.id for p in prepared))
+
+
+def with_seqs(prepared: Sequence[Prepared], result: AppendResult) -> list[Message]:
+    """The appended messages as stored: seq and token count filled in."""
+    return [p.message.model_copy(update={"seq": result.first_seq + i, "tokens": p.tokens})
+            for i, p in enumerate(prepared)]
+
+
+def select_context(messages: Sequence[Message], budget: int) -> list[Message]:
+    """The newest messages whose tokens fit ``budget``, oldest first.
+
+    Never starts on a tool result: a tool result whose assistant call did not fit is dropped
+    with it, so the model never sees an answer to a call it cannot see.
+    """
+    if budget < 0:
+        raise InvalidInput(f"max_tokens must be >= 0, got {budget}")
+    total, start = 0, len(messages)
+    for i in range(len(messages) - 1, -1, -1):
+        total += messages[i].tokens or 0
+        if total > budget:
+            break
+        start = i
+    while start < len(messages) and messages[start].role == "tool":
+        start += 1
+    return list(messages[start:])
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+def map_error(exc: ResponseError, sid: str) -> Exception:
+    """The redisession exception for a script's error reply (codes in each Lua header)."""
+    if isinstance(exc, OutOfMemoryError) or str(exc).startswith("OOM"):
+        return StoreFullError(f"Redis is out of memory (maxmemory reached); nothing was "
+                              f"written to session {sid!r}: {exc}")
+    text = str(exc).split(" script: ")[0]
+    code, _, message = text.partition(" ")
+    if code == "RS_NOT_FOUND":
+        return SessionNotFound(sid)
+    if code == "RS_EXISTS":
+        return SessionExists(sid)
+    if code == "RS_INVALID":
+        return InvalidInput(f"session {sid!r}: {message}")
+    return ScriptError(f"session {sid!r}: {text}")
+
+
+
+
+def new_session_id() -> str:
+    return uuid.uuid4().hex

@@ -1,0 +1,58 @@
+"""The Lua scripts: found as package data, includes inlined, registered with redis-py.
+
+``--- @include "lib/x"`` lines are replaced by ``lua/lib/x.lua`` (each file once per script).
+redis-py's ``register_script`` does the rest for sync, asyncio and cluster clients alike:
+EVALSHA, and on NOSCRIPT (after ``SCRIPT FLUSH``, a restart or a failover) SCRIPT LOAD and retry.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+NAMES = ("create", "append", "read", "read_touch", "touch", "clear", "delete")
+_INCLUDE = re.compile(r'^--- @include "([\w/]+)"\s*$', re.M)
+
+
+def lua_dir() -> Path:
+    """``redisession/lua`` in an installed wheel, else the repo's top-level ``lua/``."""
+    packaged = resources.files("redisession") / "lua"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "lua"
+
+
+@cache
+def source(name: str) -> str:
+    """The full text of script ``name`` with its includes inlined."""
+    root = lua_dir()
+    seen: set[str] = set()
+
+    def inline(match: re.Match[str]) -> str:
+        lib = match.group(1)
+        if lib in seen:
+            return ""
+        seen.add(lib)
+        text = (root / f"{lib}.lua").read_text()
+        return _INCLUDE.sub(inline, text)
+
+    return _INCLUDE.sub(inline, (root / f"{name}.lua").read_text())
+
+
+class Scripts:
+    """One registered ``Script`` per Lua file, as attributes: ``scripts.append(keys, args)``."""
+
+    def __init__(self, client: Any) -> None:
+        for name in NAMES:
+            setattr(self, name, client.register_script(source(name)))
+
+    create: Any
+    append: Any
+    read: Any
+    read_touch: Any
+    touch: Any
+    clear: Any
+    delete: Any

@@ -1,0 +1,228 @@
+# Generated from redisession/_async by scripts/gen_sync.py: do not edit.
+"""AsyncSessionStore: every call is build keys and args (pure), run one script, parse the reply.
+
+The sync ``SessionStore`` in ``redisession/_sync/store.py`` is generated from this file by
+``scripts/gen_sync.py``; edit this one and regenerate.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from redis.exceptions import ResponseError
+
+from .. import _ops
+from .._compat import SyncRetry, redis_sync
+from .._connect import RETRY_ON, backoff, check_server, client_kwargs, decodes_responses, plan
+from .._keys import SessionKeys, check_id, events_channel, session_keys
+from .._ops import MessageLike, Snapshot
+from .._scripts import Scripts
+from ..config import ConnectionSettings, SessionConfig
+from ..errors import InvalidConfig, SessionNotFound
+from ..models import AppendResult, Message, Session
+from ..tokenizers import Tokenizer, estimate_tokens
+
+
+class SessionStore:
+    """LLM conversation sessions in Redis, shared by every app instance that uses the same Redis.
+
+    Args:
+        client: a redis-py sync client (``Redis``, ``RedisCluster``, or from a ``Sentinel``),
+            built with ``decode_responses=False``. The store does not close a client it was
+            given.
+        config: store defaults (`SessionConfig`); keyword arguments may be given instead.
+        tokenizer: counts tokens of messages that do not carry their own count.
+    """
+
+    def __init__(self, client: Any, config: SessionConfig | None = None, *,
+                 tokenizer: Tokenizer | None = None, owns_client: bool = False,
+                 **settings: Any) -> None:
+        if config is not None and settings:
+            raise InvalidConfig("pass either config=SessionConfig(...) or keyword settings")
+        if decodes_responses(client):
+            raise InvalidConfig("the Redis client decodes responses; redisession stores msgpack "
+                                "bytes and needs decode_responses=False")
+        self.config = config or SessionConfig.build(**settings)
+        self.client = client
+        self.tokenizer = tokenizer or estimate_tokens
+        self._owns_client = owns_client
+        self._scripts = Scripts(client)
+        self._channel = events_channel(self.config.prefix) if self.config.events else ""
+        self._ready = False
+
+    @classmethod
+    def from_url(cls, url: str, *, connection: ConnectionSettings | None = None,
+                 tokenizer: Tokenizer | None = None, **settings: Any) -> SessionStore:
+        """Connect to ``url`` (``redis://``, ``rediss://``, ``unix://``, ``redis+cluster://`` or
+        ``redis+sentinel://host:port[,...]/service``) with explicit timeouts and retries.
+
+        Keyword arguments other than ``connection`` and ``tokenizer`` are `SessionConfig`
+        fields (``ttl=3600, max_messages=200, ...``).
+        """
+        config = SessionConfig.build(**settings)
+        conn = connection or ConnectionSettings()
+        p = plan(url)
+        kw = client_kwargs(conn)
+        kw["retry"] = SyncRetry(backoff(conn), conn.retries, supported_errors=RETRY_ON)
+        client: Any
+        if p.kind == "cluster":
+            client = redis_sync.RedisCluster.from_url(p.url, **kw)
+        elif p.kind == "sentinel":
+            sentinel = redis_sync.Sentinel(
+                list(p.sentinels), sentinel_kwargs={
+                    "socket_timeout": conn.socket_timeout, "protocol": conn.protocol},
+                password=p.password, username=p.username, db=p.db, **kw)
+            client = sentinel.master_for(p.service)
+        else:
+            client = redis_sync.Redis.from_url(p.url, **kw)
+        return cls(client, config, tokenizer=tokenizer, owns_client=True)
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _keys(self, sid: str) -> SessionKeys:
+        return session_keys(self.config.prefix, sid)
+
+    def _ensure_ready(self) -> None:
+        """Once per store: refuse Redis < 7.0, warn about an evicting maxmemory-policy."""
+        if self._ready:
+            return
+        info = self.client.info()
+        problem = check_server(info)
+        if problem:
+            warnings.warn(problem, RuntimeWarning, stacklevel=3)
+        self._ready = True
+
+    def _run(self, script: Any, sid: str, args: list[Any]) -> Any:
+        keys = self._keys(sid)
+        self._ensure_ready()
+        try:
+            return script(keys=list(keys), args=args)
+        except ResponseError as e:
+            raise _ops.map_error(e, sid) from e
+
+    def _read(self, sid: str, what: str = "window", after: int = 0) -> Snapshot:
+        script = self._scripts.read_touch if self.config.touch_on_read else self._scripts.read
+        snap = _ops.parse_read(self._run(script, sid, [what, after]))
+        if snap is None:
+            raise SessionNotFound(sid)
+        return snap
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def create(self, *, session_id: str | None = None, user_id: str | None = None,
+                     name: str | None = None, metadata: dict[str, Any] | None = None,
+                     ttl: int | None = None, lifetime: int | None = None,
+                     max_messages: int | None = None, max_tokens: int | None = None,
+                     max_history: int | None = None) -> Session:
+        """Create an empty session.
+
+        Args:
+            session_id: ``[A-Za-z0-9._-]``, at most 128 characters; a uuid4 hex when omitted.
+            user_id: owner, same alphabet. name, metadata: free text and a JSON-able dict.
+            ttl, lifetime, max_messages, max_tokens, max_history: per-session overrides.
+
+        Returns:
+            The new `Session`.
+
+        Raises:
+            SessionExists: the id is taken. InvalidInput: a bad id, limit or metadata.
+        """
+        sid = check_id(session_id) if session_id is not None else _ops.new_session_id()
+        args = _ops.create_args(
+            self._channel, sid, user_id, name, metadata, ttl or self.config.ttl,
+            lifetime or self.config.lifetime, max_messages, max_tokens, max_history)
+        reply = self._run(self._scripts.create, sid, args)
+        return _ops.parse_meta(reply[0], int(reply[1]))
+
+    def append(self, session_id: str, *messages: MessageLike) -> AppendResult:
+        """Append messages to the window and trim it, in one atomic round trip.
+
+        Args:
+            session_id: the session.
+            *messages: `Message` objects, ``(role, content)`` tuples or dicts of Message fields.
+
+        Returns:
+            `AppendResult`: version, seqs, window size and tokens after trimming, how many
+            messages were trimmed, and ``duplicate`` if this call was a retry already stored.
+
+        Raises:
+            SessionNotFound, InvalidMessage, MessageTooLarge, StoreFullError.
+        """
+        check_id(session_id)
+        prepared = _ops.prepare(messages, self.config, self.tokenizer)
+        reply = self._run(self._scripts.append, session_id,
+                                _ops.append_args(self._channel, self.config, prepared))
+        return _ops.parse_append(session_id, reply, prepared)
+
+    def add(self, session_id: str, role: str, content: str,
+                  **fields: Any) -> AppendResult:
+        """Append one message: ``add(sid, "user", "Hello")``; extra Message fields as keywords."""
+        return self.append(session_id, {"role": role, "content": content, **fields})
+
+    def touch(self, session_id: str, ttl: int | None = None) -> float:
+        """Refresh the sliding TTL of every key of the session, optionally setting a new one.
+
+        Returns:
+            Seconds until the session expires if nothing else happens.
+        """
+        _ops.check_limits(ttl=ttl)
+        args = [self._channel, "" if ttl is None else ttl, int(self.config.touch_events)]
+        return int(self._run(self._scripts.touch, session_id, args)) / 1000
+
+    def clear(self, session_id: str) -> int:
+        """Remove every message (window and archive); the session, its state and counters stay.
+
+        Returns:
+            How many messages were removed.
+        """
+        reply = self._run(self._scripts.clear, session_id, [self._channel])
+        return int(reply[1])
+
+    def delete(self, session_id: str) -> bool:
+        """Delete the session and all its keys. Returns False if there was nothing to delete."""
+        return bool(self._run(self._scripts.delete, session_id, [self._channel]))
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def get(self, session_id: str) -> Session:
+        """The session's metadata and counters. Raises `SessionNotFound`."""
+        return (self._read(session_id, "meta")).session
+
+    def exists(self, session_id: str) -> bool:
+        """True if the session exists (has not been deleted or expired)."""
+        self._ensure_ready()
+        return bool(self.client.exists(self._keys(session_id).meta))
+
+    def messages(self, session_id: str) -> list[Message]:
+        """The context window, oldest first."""
+        return (self._read(session_id)).messages
+
+    def history(self, session_id: str) -> list[Message]:
+        """Every message still kept: the archive (trimmed messages), then the window."""
+        return (self._read(session_id, "history")).messages
+
+    def context(self, session_id: str, max_tokens: int | None = None) -> list[Message]:
+        """The newest messages of the window that fit ``max_tokens``, oldest first.
+
+        Never starts on a tool result whose assistant call does not fit. ``max_tokens``
+        defaults to the session's (or the store's) ``max_tokens``.
+        """
+        snap = self._read(session_id)
+        budget = max_tokens
+        if budget is None:
+            budget = snap.session.max_tokens or self.config.max_tokens
+        return _ops.select_context(snap.messages, budget)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the Redis connections if this store opened them (``from_url``)."""
+        if self._owns_client:
+            self.client.close()
+
+    def __enter__(self) -> SessionStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,74 @@
+"""Store settings (`SessionConfig`) and connection settings (`ConnectionSettings`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from . import defaults
+from .errors import InvalidConfig
+
+__all__ = ["ConnectionSettings", "SessionConfig"]
+
+
+class SessionConfig(BaseModel):
+    """Defaults that apply to every session of a store.
+
+    ``ttl``, ``lifetime``, ``max_messages``, ``max_tokens`` and ``max_history`` can be overridden
+    per session at ``create()``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    prefix: str = Field(defaults.PREFIX, pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    ttl: int = Field(defaults.TTL, gt=0, description="sliding idle TTL of every key, seconds")
+    lifetime: int | None = Field(None, gt=0, description="absolute cap on a session's life, s")
+    max_messages: int = Field(defaults.MAX_MESSAGES, gt=0)
+    max_tokens: int = Field(defaults.MAX_TOKENS, gt=0)
+    max_history: int = Field(defaults.MAX_HISTORY, ge=0, description="archive cap, 0 = drop")
+    max_message_bytes: int = Field(defaults.MAX_MESSAGE_BYTES, gt=0)
+    dedup_window: int = Field(defaults.DEDUP_WINDOW, gt=0)
+    touch_on_read: bool = False
+    events: bool = True
+    touch_events: bool = False
+
+    @classmethod
+    def build(cls, **values: Any) -> SessionConfig:
+        """Like the constructor, but raises `InvalidConfig` (a ValueError) naming the setting."""
+        try:
+            return cls(**values)
+        except ValidationError as e:
+            raise InvalidConfig(_first_error(e)) from e
+
+
+def _first_error(e: ValidationError) -> str:
+    err = e.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "value"
+    return f"{where}: {err['msg']} (got {err.get('input')!r})"
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """How the store talks to Redis. Every value is explicit, none left to redis-py's defaults.
+
+    Retrying is safe because every write script is idempotent (see docs/architecture.md).
+    """
+
+    socket_timeout: float = defaults.SOCKET_TIMEOUT
+    socket_connect_timeout: float = defaults.SOCKET_CONNECT_TIMEOUT
+    retries: int = defaults.RETRIES
+    backoff_base: float = defaults.BACKOFF_BASE
+    backoff_cap: float = defaults.BACKOFF_CAP
+    health_check_interval: int = defaults.HEALTH_CHECK_INTERVAL
+    max_connections: int | None = None
+    protocol: Literal[2] = 2
+    client_name: str = "redisession"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.socket_timeout <= 0 or self.socket_connect_timeout <= 0:
+            raise InvalidConfig("socket timeouts must be positive")
+        if self.retries < 0:
+            raise InvalidConfig(f"retries must be >= 0, got {self.retries}")

@@ -1,0 +1,45 @@
+"""Default settings. Each one can be changed per store (`SessionConfig`, `ConnectionSettings`)."""
+
+PREFIX = "rs"
+"""Namespace of every key and of the events channel, so apps and tenants can share one Redis."""
+
+TTL = 24 * 3600
+"""Sliding idle TTL of a session, seconds: refreshed on every write (and on reads with
+``touch_on_read``). A day suits chat apps; agents with long pauses want more."""
+
+MAX_MESSAGES = 200
+"""Messages kept in the context window; older ones move to the archive."""
+
+MAX_TOKENS = 8000
+"""Tokens kept in the context window; older messages move to the archive."""
+
+MAX_HISTORY = 1000
+"""Trimmed messages kept in the archive (for history and summaries); 0 drops them."""
+
+MAX_MESSAGE_BYTES = 256 * 1024
+"""Largest encoded message accepted. Redis takes 512 MB strings, but one huge message would
+block the server while the script copies it and blow every model's context anyway."""
+
+DEDUP_WINDOW = 512
+"""Append calls per session remembered for retries (between this and twice this)."""
+
+MAX_ID_LENGTH = 128
+"""Longest session, user or message id."""
+
+SOCKET_TIMEOUT = 5.0
+"""Seconds to wait for a reply before redis-py's Retry sends the command again."""
+
+SOCKET_CONNECT_TIMEOUT = 5.0
+"""Seconds to wait for a TCP connection."""
+
+RETRIES = 3
+"""Times redis-py retries a command after a connection error or timeout."""
+
+BACKOFF_BASE = 0.05
+"""First retry delay, seconds (exponential with jitter after that)."""
+
+BACKOFF_CAP = 1.0
+"""Longest retry delay, seconds."""
+
+HEALTH_CHECK_INTERVAL = 30
+"""Seconds of idleness after which a pooled connection is PINGed before use."""

@@ -1,0 +1,81 @@
+"""Exceptions raised by redisession.
+
+::
+
+    RedisessionError
+    ├── SessionNotFound      (also KeyError)    no session with that id
+    ├── SessionExists                           create() with an id already taken
+    ├── InvalidInput         (also ValueError)  rejected before anything reached Redis
+    │   ├── InvalidSessionId                    id outside [A-Za-z0-9._-] or too long
+    │   ├── InvalidMessage                      bad role, empty content, negative tokens, ...
+    │   │   ├── MessageTooLarge                 encoded message over max_message_bytes
+    │   │   └── DuplicateMessageId              two messages of one call share an id
+    │   └── InvalidConfig                       a limit that is not positive, a bad URL, ...
+    ├── StoreFullError                          Redis refused the write: out of memory
+    ├── UnsupportedServer                       Redis older than 7.0
+    └── ScriptError                             a Lua script failed in a way not listed here
+
+redis-py's own connection and timeout errors pass through unchanged: they are about the
+network, not about sessions, and redis-py's ``Retry`` already handled what it could.
+"""
+
+from __future__ import annotations
+
+
+class RedisessionError(Exception):
+    """Root of every error redisession raises itself."""
+
+
+class SessionNotFound(RedisessionError, KeyError):
+    """No session with this id (never created, deleted, or expired)."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(session_id)
+        self.session_id = session_id
+
+    def __str__(self) -> str:  # KeyError would print the repr of the argument
+        return f"session {self.session_id!r} not found (never created, deleted, or expired)"
+
+
+class SessionExists(RedisessionError):
+    """create() was given a session id that is already in use."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(f"session {session_id!r} already exists")
+        self.session_id = session_id
+
+
+class InvalidInput(RedisessionError, ValueError):
+    """Input rejected before anything was sent to Redis."""
+
+
+class InvalidSessionId(InvalidInput):
+    """A session or user id that would not fit the key layout."""
+
+
+class InvalidMessage(InvalidInput):
+    """A message that cannot be stored as given."""
+
+
+class MessageTooLarge(InvalidMessage):
+    """A message whose encoded size is over the store's max_message_bytes."""
+
+
+class DuplicateMessageId(InvalidMessage):
+    """Two messages in one append call share an id."""
+
+
+class InvalidConfig(InvalidInput):
+    """A store or session setting that makes no sense (a limit that is not positive, ...)."""
+
+
+class StoreFullError(RedisessionError):
+    """Redis refused a write because it reached maxmemory; nothing was written."""
+
+
+class UnsupportedServer(RedisessionError):
+    """The Redis server cannot run redisession (older than 7.0)."""
+
+
+class ScriptError(RedisessionError):
+    """A Lua script failed with an error redisession does not map to anything more precise."""

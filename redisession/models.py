@@ -1,0 +1,117 @@
+"""Pydantic models at the edges of the API: `Message`, `Session`, `AppendResult`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Literal
+from uuid import uuid4
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from . import defaults
+from .errors import InvalidMessage
+
+__all__ = ["AppendResult", "Message", "Role", "Session"]
+
+Role = Literal["user", "assistant", "system", "tool"]
+ROLES: tuple[str, ...] = ("user", "assistant", "system", "tool")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Message(BaseModel):
+    """One chat message.
+
+    ``id`` is generated on the client when absent, so a retried append carries the same id and
+    is stored once. ``tokens`` is the caller's count; when ``None`` the store's tokenizer counts.
+    ``seq`` is set by the store: the message's position in the session, gap-free from 1.
+    Invalid fields raise `InvalidMessage` (a ``ValueError``).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(default_factory=lambda: uuid4().hex, min_length=1,
+                    max_length=defaults.MAX_ID_LENGTH)
+    role: Role
+    content: str = ""
+    tokens: int | None = Field(None, ge=0)
+    name: str | None = None
+    tool_call_id: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    metadata: dict[str, Any] | None = None
+    created_at: datetime = Field(default_factory=_now)
+    seq: int | None = None
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as e:
+            err = e.errors()[0]
+            where = ".".join(str(p) for p in err["loc"]) or "message"
+            raise InvalidMessage(f"invalid message: {where}: {err['msg']}") from e
+
+    @model_validator(mode="after")
+    def _check_shape(self) -> Message:
+        if not self.content and not self.tool_calls:
+            raise ValueError("content is empty (only an assistant tool call may have none)")
+        if self.tool_calls and self.role != "assistant":
+            raise ValueError("only assistant messages carry tool_calls")
+        if self.role == "tool" and not self.tool_call_id:
+            raise ValueError("a tool message needs the tool_call_id it answers")
+        return self
+
+    def to_openai(self) -> dict[str, Any]:
+        """The message as an OpenAI-style chat dict (role, content, and tool fields if set)."""
+        out: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.name:
+            out["name"] = self.name
+        if self.tool_call_id:
+            out["tool_call_id"] = self.tool_call_id
+        if self.tool_calls:
+            out["tool_calls"] = self.tool_calls
+        return out
+
+
+class Session(BaseModel):
+    """A session's metadata and counters as stored in its meta hash."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    user_id: str | None = None
+    name: str = ""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime
+    last_activity: datetime
+    version: int
+    last_seq: int
+    message_count: int = Field(description="messages in the context window")
+    token_count: int = Field(description="tokens in the context window")
+    total_messages: int = Field(description="messages ever appended")
+    total_tokens: int = Field(description="tokens ever appended")
+    total_trimmed: int = Field(description="messages ever trimmed out of the window")
+    ttl: int = Field(description="sliding idle TTL, seconds")
+    expires_in: float | None = Field(description="seconds until expiry if nothing happens")
+    expires_at: datetime | None = Field(description="absolute end of life, if capped")
+    max_messages: int | None = Field(None, description="per-session override, else store's")
+    max_tokens: int | None = None
+    max_history: int | None = None
+
+
+class AppendResult(BaseModel):
+    """What one append did."""
+
+    model_config = ConfigDict(frozen=True)
+
+    session_id: str
+    version: int
+    first_seq: int
+    last_seq: int
+    message_count: int = Field(description="messages in the window after trimming")
+    token_count: int = Field(description="tokens in the window after trimming")
+    trimmed: int = Field(description="messages moved out of the window by this call")
+    trimmed_through_seq: int = Field(description="seq of the last message trimmed, 0 if none")
+    duplicate: bool = Field(description="True when this call was a retry of one already stored")
+    message_ids: tuple[str, ...]

@@ -1,0 +1,144 @@
+"""Fixtures: real redis-server processes on free loopback ports, stopped by pid.
+
+``REDIS_URL`` (and ``REDIS_CLUSTER_URL``, ``redis+cluster://...``) replace the private servers
+for the behaviour suites; tests that inject faults (SIGSTOP, kill, restart) always start their
+own server. Every test gets its own key prefix, so tests never see each other's keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from redisession import AsyncSessionStore, SessionStore
+from redisession.testing import RedisCluster3, RedisServer
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A standalone Redis: $REDIS_URL, else a private redis-server for the whole run."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        yield url
+        return
+    with RedisServer() as server:
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+def cluster_url() -> Iterator[str]:
+    """A 3-master Redis Cluster: $REDIS_CLUSTER_URL, else three private redis-servers."""
+    url = os.environ.get("REDIS_CLUSTER_URL")
+    if url:
+        yield url
+        return
+    with RedisCluster3() as cluster:
+        yield cluster.url
+
+
+@pytest.fixture
+def server() -> Iterator[RedisServer]:
+    """A private redis-server for this test alone (for fault injection)."""
+    with RedisServer() as s:
+        yield s
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def raw(redis_url: str) -> Iterator[redis.Redis]:
+    """A plain redis-py client on the standalone server, to look at keys directly."""
+    client = redis.Redis.from_url(redis_url, socket_timeout=10)
+    yield client
+    client.close()
+
+
+class Awaitable:
+    """Makes a sync store look like an async one, so one test suite drives both."""
+
+    def __init__(self, store: SessionStore) -> None:
+        self.sync = store
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.sync, name)
+        if not inspect.ismethod(attr):
+            return attr
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return attr(*args, **kwargs)
+
+        return call
+
+
+def _url(request: pytest.FixtureRequest, backend: str) -> str:
+    return str(request.getfixturevalue("cluster_url" if backend == "cluster" else "redis_url"))
+
+
+STORE_PARAMS = [
+    pytest.param(("sync", "single"), id="sync"),
+    pytest.param(("async", "single"), id="async"),
+    pytest.param(("sync", "cluster"), id="sync-cluster", marks=pytest.mark.cluster),
+    pytest.param(("async", "cluster"), id="async-cluster", marks=pytest.mark.cluster),
+]
+
+
+async def make_store(request: pytest.FixtureRequest, flavour: str, backend: str,
+                     **settings: Any) -> Any:
+    url = _url(request, backend)
+    if flavour == "sync":
+        return Awaitable(SessionStore.from_url(url, **settings))
+    return AsyncSessionStore.from_url(url, **settings)
+
+
+async def close_store(store: Any) -> None:
+    if isinstance(store, Awaitable):
+        store.sync.close()
+    else:
+        await store.aclose()
+
+
+@pytest.fixture(params=STORE_PARAMS)
+async def store_factory(request: pytest.FixtureRequest,
+                        prefix: str) -> AsyncIterator[Any]:
+    """``await store_factory(**settings)``: a store (sync stores wrapped to be awaited) on the
+    parametrized flavour and backend, with this test's prefix. Closed after the test."""
+    flavour, backend = request.param
+    made: list[Any] = []
+
+    async def factory(**settings: Any) -> Any:
+        settings.setdefault("prefix", prefix)
+        store = await make_store(request, flavour, backend, **settings)
+        made.append(store)
+        return store
+
+    factory.flavour = flavour  # type: ignore[attr-defined]
+    factory.backend = backend  # type: ignore[attr-defined]
+    yield factory
+    for store in made:
+        await close_store(store)
+
+
+@pytest.fixture
+async def store(store_factory: Any) -> Any:
+    """A store with default settings, sync and async, standalone and cluster."""
+    return await store_factory()
+
+
+def keys_of(client: Any, prefix: str) -> list[bytes]:
+    """Every key under ``prefix`` (on a cluster client: from every node)."""
+    return sorted(client.scan_iter(match=f"{prefix}:*", count=1000))
+
+
+@pytest.fixture
+def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
+    return asyncio.DefaultEventLoopPolicy()
