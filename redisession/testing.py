@@ -86,15 +86,14 @@ class RedisServer:
         args = [redis_server_binary(), "--port", str(self.port)]
         for name, value in self.config.items():
             args += [f"--{name}", value]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     cwd=self.dir)
+        with open(self.dir / "stderr.log", "ab") as err:
+            self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err, cwd=self.dir)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                log = (self.dir / "redis.log").read_text() if (self.dir / "redis.log").exists() \
-                    else ""
-                raise RuntimeError(f"redis-server exited at start: {err}{log[-2000:]}")
+                out = [(self.dir / f).read_text() for f in ("stderr.log", "redis.log")
+                       if (self.dir / f).exists()]
+                raise RuntimeError(f"redis-server exited at start: {''.join(out)[-2000:]}")
             try:
                 with self.client() as c:
                     if c.ping():

@@ -7,7 +7,6 @@ own server. Every test gets its own key prefix, so tests never see each other's 
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import os
 import uuid
@@ -115,9 +114,9 @@ async def store_factory(request: pytest.FixtureRequest,
     flavour, backend = request.param
     made: list[Any] = []
 
-    async def factory(**settings: Any) -> Any:
+    async def factory(tokenizer: Any = None, **settings: Any) -> Any:
         settings.setdefault("prefix", prefix)
-        store = await make_store(request, flavour, backend, **settings)
+        store = await make_store(request, flavour, backend, tokenizer=tokenizer, **settings)
         made.append(store)
         return store
 
@@ -137,8 +136,3 @@ async def store(store_factory: Any) -> Any:
 def keys_of(client: Any, prefix: str) -> list[bytes]:
     """Every key under ``prefix`` (on a cluster client: from every node)."""
     return sorted(client.scan_iter(match=f"{prefix}:*", count=1000))
-
-
-@pytest.fixture
-def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
-    return asyncio.DefaultEventLoopPolicy()
