@@ -31,6 +31,7 @@ def _demo_setup(p: argparse.ArgumentParser) -> None:
     p.add_argument("--instances", type=int, default=3, help="app-instance processes (3)")
     p.add_argument("--sessions", type=int, default=4, help="shared sessions (4)")
     p.add_argument("--turns", type=int, default=20, help="turns per instance (20)")
+    p.add_argument("--keep", action="store_true", help="keep the sessions for inspection")
 
 
 @command("demo", "several app instances sharing sessions (starts a private Redis if "
@@ -38,7 +39,8 @@ def _demo_setup(p: argparse.ArgumentParser) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run
 
-    return run(url=args.url, instances=args.instances, sessions=args.sessions, turns=args.turns)
+    return run(url=args.url, instances=args.instances, sessions=args.sessions, turns=args.turns,
+               keep=args.keep)
 
 
 def build_parser() -> argparse.ArgumentParser:
