@@ -162,7 +162,7 @@ class RedisCluster3:
             for node in self.nodes:
                 node.start()
             ranges = [(0, 5460), (5461, 10922), (10923, 16383)]
-            for node, (lo, hi) in zip(self.nodes, ranges):
+            for node, (lo, hi) in zip(self.nodes, ranges, strict=True):
                 with node.client() as c:
                     c.execute_command("CLUSTER", "ADDSLOTSRANGE", lo, hi)
             with self.nodes[0].client() as c:

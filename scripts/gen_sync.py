@@ -62,7 +62,8 @@ def main() -> int:
             current = PKG / "_sync" / fresh.name
             old = current.read_text() if current.exists() else ""
             if old != fresh.read_text():
-                drift += difflib.unified_diff(old.splitlines(True), fresh.read_text().splitlines(True),
+                new = fresh.read_text()
+                drift += difflib.unified_diff(old.splitlines(True), new.splitlines(True),
                                               str(current), f"generated {fresh.name}")
         if drift:
             sys.stdout.writelines(drift)

@@ -50,7 +50,7 @@ def meta(raw: redis.Redis, lua: Any) -> dict[str, str]:
 
 def test_create_contract(raw: redis.Redis, lua: Any) -> None:
     flat, pttl = lua("create", *create_args(max_messages=5))
-    fields = dict(zip(flat[::2], flat[1::2]))
+    fields = dict(zip(flat[::2], flat[1::2], strict=True))
     assert fields[b"id"] == b"s1" and fields[b"v"] == b"1" and fields[b"max_messages"] == b"5"
     assert 99_000 < pttl <= 100_000
     # a retry of the same call (same token) succeeds; another call fails with RS_EXISTS
