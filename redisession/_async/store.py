@@ -46,6 +46,7 @@ class AsyncSessionStore:
         self.client = client
         self.tokenizer = tokenizer or estimate_tokens
         self._owns_client = owns_client
+        self._also_close: list[Any] = []  # the Sentinel clients from_url opened
         self._scripts = Scripts(client)
         self._channel = events_channel(self.config.prefix) if self.config.events else ""
         self._ready = False
@@ -73,6 +74,9 @@ class AsyncSessionStore:
                     "socket_timeout": conn.socket_timeout, "protocol": conn.protocol},
                 password=p.password, username=p.username, db=p.db, **kw)
             client = sentinel.master_for(p.service)
+            store = cls(client, config, tokenizer=tokenizer, owns_client=True)
+            store._also_close = list(sentinel.sentinels)
+            return store
         else:
             client = redis_async.Redis.from_url(p.url, **kw)
         return cls(client, config, tokenizer=tokenizer, owns_client=True)
@@ -219,6 +223,8 @@ class AsyncSessionStore:
         """Close the Redis connections if this store opened them (``from_url``)."""
         if self._owns_client:
             await self.client.aclose()
+            for other in self._also_close:
+                await other.aclose()
 
     async def __aenter__(self) -> AsyncSessionStore:
         return self

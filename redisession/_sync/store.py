@@ -47,6 +47,7 @@ class SessionStore:
         self.client = client
         self.tokenizer = tokenizer or estimate_tokens
         self._owns_client = owns_client
+        self._also_close: list[Any] = []  # the Sentinel clients from_url opened
         self._scripts = Scripts(client)
         self._channel = events_channel(self.config.prefix) if self.config.events else ""
         self._ready = False
@@ -74,6 +75,9 @@ class SessionStore:
                     "socket_timeout": conn.socket_timeout, "protocol": conn.protocol},
                 password=p.password, username=p.username, db=p.db, **kw)
             client = sentinel.master_for(p.service)
+            store = cls(client, config, tokenizer=tokenizer, owns_client=True)
+            store._also_close = list(sentinel.sentinels)
+            return store
         else:
             client = redis_sync.Redis.from_url(p.url, **kw)
         return cls(client, config, tokenizer=tokenizer, owns_client=True)
@@ -220,6 +224,8 @@ class SessionStore:
         """Close the Redis connections if this store opened them (``from_url``)."""
         if self._owns_client:
             self.client.close()
+            for other in self._also_close:
+                other.close()
 
     def __enter__(self) -> SessionStore:
         return self
