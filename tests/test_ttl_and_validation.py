@@ -103,3 +103,24 @@ def test_message_model_errors_are_value_errors() -> None:
 def test_bad_config(field: str, value: Any) -> None:
     with pytest.raises(InvalidConfig, match=field):
         SessionConfig.build(**{field: value})
+
+
+@pytest.mark.parametrize("touch_on_read", [False, True])
+async def test_touch_on_read(redis_url: str, prefix: str, raw: redis.Redis,
+                             touch_on_read: bool) -> None:
+    from redisession import AsyncSessionStore
+
+    store = AsyncSessionStore.from_url(redis_url, prefix=prefix, ttl=1000,
+                                       touch_on_read=touch_on_read)
+    s = await store.create()
+    await store.add(s.id, "user", "x")
+    keys = list(raw.scan_iter(match=f"{prefix}:*"))
+    for k in keys:
+        raw.pexpire(k, 20_000)
+    await store.messages(s.id)
+    ttls = [raw.pttl(k) for k in keys]
+    if touch_on_read:
+        assert all(t > 900_000 for t in ttls), ttls
+    else:
+        assert all(t <= 20_000 for t in ttls), ttls
+    await store.aclose()
