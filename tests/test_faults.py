@@ -119,3 +119,25 @@ def test_refuses_decoding_client(redis_url: str) -> None:
     with pytest.raises(InvalidConfig, match="decode_responses=False"):
         SessionStore(client)
     client.close()
+
+
+async def test_existing_clients_are_used_and_left_open(redis_url: str, prefix: str) -> None:
+    from redis import asyncio as aioredis
+
+    from redisession import SessionConfig
+
+    client = redis.Redis.from_url(redis_url)
+    store = SessionStore(client, config=SessionConfig(prefix=prefix, max_messages=1))
+    sid = store.create().id
+    store.append(sid, ("user", "a"), ("assistant", "b"))
+    assert [m.content for m in store.messages(sid)] == ["b"]
+    store.close()
+    assert client.ping()  # the store does not close a client it was given
+    client.close()
+
+    aclient = aioredis.Redis.from_url(redis_url)
+    astore = AsyncSessionStore(aclient, prefix=prefix)
+    assert [m.content for m in await astore.history(sid)] == ["a", "b"]
+    await astore.aclose()
+    assert await aclient.ping()
+    await aclient.aclose()
