@@ -27,6 +27,7 @@ from .errors import (
     SessionExists,
     SessionNotFound,
     StoreFullError,
+    SummaryConflict,
 )
 from .models import ROLES, AppendResult, Message, Session
 from .tokenizers import Tokenizer, count_message
@@ -166,6 +167,8 @@ def parse_meta(flat: Sequence[Any], pttl: int) -> Session:
         expires_at=_ms(deadline) if deadline else None,
         max_messages=opt("max_messages"), max_tokens=opt("max_tokens"),
         max_history=opt("max_history"),
+        summary=f.get("summary") or None, summarized_through_seq=int(f.get("summary_seq") or 0),
+        summary_tokens=int(f.get("summary_tokens") or 0), summaries=int(f.get("summaries") or 0),
     )
 
 
@@ -186,7 +189,7 @@ def parse_read(reply: Sequence[Any]) -> Snapshot | None:
 
 
 def parse_append(sid: str, reply: Sequence[Any], prepared: Sequence[Prepared]) -> AppendResult:
-    v, first, last, n, tokens, trimmed, dup, through = (int(x) for x in reply)
+    v, first, last, n, tokens, trimmed, dup, through = (int(x) for x in reply[:8])
     return AppendResult(session_id=sid, version=v, first_seq=first, last_seq=last,
                         message_count=n, token_count=tokens, trimmed=trimmed,
                         trimmed_through_seq=through, duplicate=bool(dup),
@@ -231,6 +234,8 @@ def map_error(exc: ResponseError, sid: str) -> Exception:
         return SessionNotFound(sid)
     if code == "RS_EXISTS":
         return SessionExists(sid)
+    if code == "RS_CONFLICT":
+        return SummaryConflict(f"session {sid!r}: {message}")
     if code == "RS_INVALID":
         return InvalidInput(f"session {sid!r}: {message}")
     return ScriptError(f"session {sid!r}: {text}")

@@ -33,6 +33,9 @@ class SessionConfig(BaseModel):
     touch_on_read: bool = False
     events: bool = True
     touch_events: bool = False
+    summarize_at: float = Field(defaults.SUMMARIZE_AT, gt=0, le=1, description=(
+        "with a store summarizer: summarize when the window passes this share of max_tokens"))
+    summary_lease: float = Field(defaults.SUMMARY_LEASE, gt=0, description="seconds")
 
     @classmethod
     def build(cls, **values: Any) -> SessionConfig:

@@ -43,3 +43,11 @@ BACKOFF_CAP = 1.0
 
 HEALTH_CHECK_INTERVAL = 30
 """Seconds of idleness after which a pooled connection is PINGed before use."""
+
+SUMMARIZE_AT = 0.7
+"""With a summarizer given to the store, a window past this share of ``max_tokens`` is folded
+into the summary after the append, down to half that share. Leaves room for the summary and
+the model's answer before trimming would drop messages unsummarized."""
+
+SUMMARY_LEASE = 60.0
+"""Seconds one instance may spend summarizing a session before another may take over."""
