@@ -23,7 +23,8 @@ end
 local now = now_ms()
 local value
 if integer and (not current or string.match(current, '^-?%d+$')) then
-  value = tostring(redis.call('HINCRBY', KEYS[6], field, amount))
+  redis.call('HINCRBY', KEYS[6], field, amount)
+  value = redis.call('HGET', KEYS[6], field)  -- as text: a Lua number would round past 2^53
 else
   value = redis.call('HINCRBYFLOAT', KEYS[6], field, amount)
 end
