@@ -1,14 +1,15 @@
 """Calling a user's summarizer, sync or async, from either store (no Redis IO).
 
 `AsyncSessionStore` awaits ``resolve_async(summarizer(...))``; gen_sync.py turns that into
-``resolve_sync(...)``, which runs an async summarizer to completion with ``asyncio.run`` (so a
-sync store takes both kinds, from code that is not already inside an event loop).
+``resolve_sync(...)``, which runs an async summarizer to completion with ``asyncio.run`` (in a
+helper thread when the caller is already inside an event loop), so a sync store takes both.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Union
 
@@ -37,5 +38,11 @@ async def _wait(value: Awaitable[Any]) -> Any:
 
 def resolve_sync(value: Any) -> str:
     if inspect.isawaitable(value):
-        value = asyncio.run(_wait(value))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            value = asyncio.run(_wait(value))
+        else:  # called from inside an event loop (a notebook, an async app): use a thread
+            with ThreadPoolExecutor(1) as pool:
+                value = pool.submit(asyncio.run, _wait(value)).result()
     return _checked(value)
