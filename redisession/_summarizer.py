@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Union
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from .errors import InvalidInput
 from .models import Message
 
-Summarizer = Callable[[Union[str, None], Sequence[Message]], Union[str, Awaitable[str]]]
+Summarizer = Callable[[str | None, Sequence[Message]], str | Awaitable[str]]
 """``summarizer(previous_summary, messages) -> str`` (or an awaitable of str)."""
 
 

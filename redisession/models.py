@@ -98,10 +98,10 @@ class Session(BaseModel):
     max_messages: int | None = Field(None, description="per-session override, else store's")
     max_tokens: int | None = None
     max_history: int | None = None
-    summary: str | None = Field(None, description="rolling summary of archived messages")
-    summarized_through_seq: int = Field(0, description="last seq folded into the summary")
+    summary: str | None = Field(default=None, description="rolling summary of archived messages")
+    summarized_through_seq: int = Field(default=0, description="last seq folded into the summary")
     summary_tokens: int = 0
-    summaries: int = Field(0, description="summaries committed for this session")
+    summaries: int = Field(default=0, description="summaries committed for this session")
 
 
 class AppendResult(BaseModel):
@@ -128,10 +128,10 @@ class SummaryResult(BaseModel):
 
     session_id: str
     summarized: bool = Field(description="a new summary was stored")
-    busy: bool = Field(False, description="another instance holds the lease: nothing done")
-    count: int = Field(0, description="messages folded into the summary by this call")
-    through_seq: int = Field(0, description="the watermark now (summarized_through_seq)")
-    lost: int = Field(0, description=(
+    busy: bool = Field(default=False, description="another instance holds the lease: nothing done")
+    count: int = Field(default=0, description="messages folded into the summary by this call")
+    through_seq: int = Field(default=0, description="the watermark now (summarized_through_seq)")
+    lost: int = Field(default=0, description=(
         "messages the archive dropped (max_history) before they could be summarized"))
     version: int | None = None
     summary: str | None = None

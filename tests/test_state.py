@@ -90,3 +90,25 @@ def test_state_follows_session_ttl_and_publishes(redis_url: str, raw: redis.Redi
         pubsub.close()
         store.delete(s.id)
         assert raw.exists(keys.state) == 0
+
+
+def test_scripts_validate_before_writing(redis_url: str, prefix: str) -> None:
+    """The Lua scripts themselves, with raw KEYS/ARGV: malformed calls write nothing."""
+    with SessionStore.from_url(redis_url, prefix=prefix) as store:
+        s = store.create()
+        keys = list(store._keys(s.id))
+        for script, args in ((store._scripts.set_state, ["", "a"]),
+                             (store._scripts.set_state, ["", "a", "1", "b"]),
+                             (store._scripts.delete_state, [""]),
+                             (store._scripts.incr_state, ["", "a", "x", "1"]),
+                             (store._scripts.summarize_begin, ["", "", "1000", "", "10"]),
+                             (store._scripts.summarize_begin, ["", "t", "0", "", "10"])):
+            with pytest.raises(redis.ResponseError, match="RS_INVALID"):
+                script(keys=keys, args=args)
+        assert store.get(s.id).version == s.version
+        assert store.client.exists(keys[6]) == 0  # no lease was taken
+        assert store._scripts.set_state(keys=keys, args=["", "a", "1"]) == s.version + 1
+        missing = list(store._keys("missing"))
+        with pytest.raises(redis.ResponseError, match="RS_NOT_FOUND"):
+            store._scripts.set_state(keys=missing, args=["", "a", "1"])
+        assert store.client.exists(*missing[:7]) == 0

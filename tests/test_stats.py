@@ -23,7 +23,7 @@ async def test_totals(store_factory: Any) -> None:
     empty = await store.stats()
     assert (empty.created, empty.active, empty.messages, empty.shards) == (0, 0, 0, 0)
     sids = []
-    for i in range(12):  # spread over many slots (and, on a cluster, every node)
+    for _ in range(12):  # spread over many slots (and, on a cluster, every node)
         s = await store.create(user_id="u")
         sids.append(s.id)
         await store.append(s.id, Message(role="user", content="a", tokens=5),
