@@ -106,7 +106,7 @@ def test_sweep_and_delete_inactive(redis_url: str, prefix: str, populated: list[
 def test_tail_follows_events(redis_url: str, prefix: str, raw: redis.Redis) -> None:
     env = {**os.environ, "REDIS_URL": redis_url, "REDISESSION_PREFIX": prefix}
     proc = subprocess.Popen([sys.executable, "-m", "redisession.cli", "tail", "--json",
-                             "--count", "2", "--timeout", "30"], env=env,
+                             "--session", "tailed", "--count", "2", "--timeout", "30"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         channel = events_channel(prefix)
@@ -115,6 +115,7 @@ def test_tail_follows_events(redis_url: str, prefix: str, raw: redis.Redis) -> N
             assert time.monotonic() < deadline, "tail never subscribed"
             time.sleep(0.05)
         with SessionStore.from_url(redis_url, prefix=prefix) as store:
+            store.create(session_id="other")  # filtered out by --session
             store.create(session_id="tailed")
             store.add("tailed", "user", "hi")
         stdout, stderr = proc.communicate(timeout=30)
@@ -126,3 +127,11 @@ def test_tail_follows_events(redis_url: str, prefix: str, raw: redis.Redis) -> N
     events = [json.loads(line) for line in stdout.splitlines()]
     assert [(e["type"], e["sid"]) for e in events] == [("created", "tailed"),
                                                        ("appended", "tailed")]
+
+
+def test_tail_human_line() -> None:
+    from redisession.cli_manage import _event_line
+
+    line = _event_line({"type": "appended", "sid": "s1", "v": 3, "ts": 1_700_000_000_123})
+    assert " appended " in line and " s1 " in line and line.endswith("v=3")
+    assert line.split()[0].endswith(".123")
