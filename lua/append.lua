@@ -1,13 +1,14 @@
 #!lua
 --[[ append: add messages to a session's window and trim it to its limits, in one step.
-KEYS  the session keys (lib/session): meta msgs arch dedup dedup_prev state
+KEYS  the session keys (lib/session): meta msgs arch dedup dedup_prev state lease stats live
 ARGV  [1] events channel ('' = none)
       [2] max_messages  [3] max_tokens  [4] max_history   store defaults; meta overrides win
       [5] dedup window: append calls remembered for retries (at least this many, at most twice)
       [6] name hint: the session's name if it has none yet ('' = none)
       [7] k, the number of messages, then 4 arguments per message:
           id, tokens (integer >= 0), kind (0 plain, 1 assistant tool call, 2 tool result), body
-Returns  {v, first_seq, last_seq, n, tokens, trimmed, duplicate, trimmed_through_seq}
+Returns  {v, first_seq, last_seq, n, tokens, trimmed, duplicate, trimmed_through_seq,
+          user, now_ms}   (user and time: for the per-user index the client updates next)
          n and tokens are the window's after trimming; duplicate = 1 when this call is a retry of
          one already stored (identified by its first message id): nothing is written and the
          stored reply of the first call is returned.
@@ -44,7 +45,7 @@ for i = 1, k do
 end
 
 local f = redis.call('HMGET', meta, 'id', 'seq', 'n', 'tokens', 'name',
-  'max_messages', 'max_tokens', 'max_history')
+  'max_messages', 'max_tokens', 'max_history', 'user')
 if not f[1] then fail('RS_NOT_FOUND', 'no session with this id') end
 local sid = f[1]
 local max_messages = limit(f[6], ARGV[2])
@@ -57,6 +58,7 @@ if seen then
   local reply = {}
   for x in string.gmatch(seen, '[^,]+') do reply[#reply + 1] = tonumber(x) end
   reply[7] = 1
+  reply[9], reply[10] = f[9] or '', now_ms()
   return reply
 end
 
@@ -106,10 +108,14 @@ if redis.call('HLEN', dedup) >= dedup_window then
 end
 
 expire_all(session_ttl_ms(meta, now))
+count_stat('messages', k)
+count_stat('tokens', added)
+count_stat('trimmed', #trimmed)
 publish(channel, {type = 'appended', sid = sid, v = v, seq = seq, first_seq = first_seq,
   count = k, n = n, tokens = tokens, ts = now})
 if #trimmed > 0 then
   publish(channel, {type = 'trimmed', sid = sid, v = v, count = #trimmed, through_seq = through,
     n = n, tokens = tokens, ts = now})
 end
+reply[9], reply[10] = f[9] or '', now
 return reply

@@ -1,6 +1,6 @@
 #!lua
 --[[ clear: empty a session's window and archive; keep the session, its state and its counters.
-KEYS  the session keys (lib/session): meta msgs arch dedup dedup_prev state
+KEYS  the session keys (lib/session): meta msgs arch dedup dedup_prev state lease stats live
 ARGV  [1] events channel ('' = none)
 Returns  {v, number of messages removed (window + archive)}
 Errors   RS_NOT_FOUND no such session

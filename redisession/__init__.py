@@ -5,10 +5,13 @@ Every mutation is one atomic Lua script; the sync `SessionStore` and the asyncio
 """
 
 from ._async.store import AsyncSessionStore
+from ._manage import StoreStats
+from ._summarizer import Summarizer
 from ._sync.store import SessionStore
 from .config import ConnectionSettings, SessionConfig
 from .errors import (
     DuplicateMessageId,
+    ImportFormatError,
     InvalidConfig,
     InvalidInput,
     InvalidMessage,
@@ -19,9 +22,10 @@ from .errors import (
     SessionExists,
     SessionNotFound,
     StoreFullError,
+    SummaryConflict,
     UnsupportedServer,
 )
-from .models import AppendResult, Message, Role, Session
+from .models import AppendResult, Message, Role, Session, SummaryResult
 from .tokenizers import Tokenizer, estimate_tokens, tiktoken_tokenizer
 
 __version__ = "0.1.0"
@@ -31,6 +35,7 @@ __all__ = [
     "AsyncSessionStore",
     "ConnectionSettings",
     "DuplicateMessageId",
+    "ImportFormatError",
     "InvalidConfig",
     "InvalidInput",
     "InvalidMessage",
@@ -46,6 +51,10 @@ __all__ = [
     "SessionNotFound",
     "SessionStore",
     "StoreFullError",
+    "StoreStats",
+    "Summarizer",
+    "SummaryConflict",
+    "SummaryResult",
     "Tokenizer",
     "UnsupportedServer",
     "estimate_tokens",

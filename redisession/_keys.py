@@ -11,6 +11,7 @@ import re
 from typing import NamedTuple
 
 from . import defaults
+from ._slots import slot_tag
 from .errors import InvalidSessionId
 
 _ID = re.compile(r"[A-Za-z0-9._-]+")
@@ -41,10 +42,17 @@ class SessionKeys(NamedTuple):
     dedup: str
     dedup_prev: str
     state: str
+    lease: str
+    """Summarization lease: has its own short TTL; never refreshed by expire_all."""
+    stats: str
+    """Counters of every session in this hash slot (shared, never expires): _stats.py."""
+    live: str
+    """ZSET sid -> expiry ms of the sessions in this slot (shared, never expires)."""
 
 
 def session_keys(prefix: str, sid: str) -> SessionKeys:
     base = f"{prefix}:{{{check_id(sid)}}}"
+    stats = stats_key(prefix, slot_tag(sid))
     return SessionKeys(
         meta=f"{base}:meta",
         msgs=f"{base}:msgs",
@@ -52,6 +60,9 @@ def session_keys(prefix: str, sid: str) -> SessionKeys:
         dedup=f"{base}:dedup",
         dedup_prev=f"{base}:dedup:prev",
         state=f"{base}:state",
+        lease=f"{base}:lease",
+        stats=stats,
+        live=f"{stats}:live",
     )
 
 
@@ -61,3 +72,11 @@ def events_channel(prefix: str) -> str:
 
 def user_sessions(prefix: str, user_id: str) -> str:
     return f"{prefix}:user:{{{check_id(user_id, 'user id')}}}:sessions"
+
+
+def stats_key(prefix: str, tag: str) -> str:
+    return f"{prefix}:stats:{{{tag}}}"
+
+
+def stats_shards(prefix: str) -> str:
+    return f"{prefix}:stats:shards"

@@ -141,7 +141,7 @@ def _report(store: SessionStore, sids: list[str], acked: list[str], counts: Coun
               f"{s.total_messages:>5} {s.total_trimmed:>7} {s.version:>4} "
               f"{s.expires_in or 0:>6.0f}")
     ok &= sorted(stored) == sorted(acked) and len(set(stored)) == len(stored)
-    keys = list(store.client.scan_iter(match=f"{store.config.prefix}:*", count=1000))
+    keys = list(store.client.scan_iter(match=f"{store.config.prefix}:{{*", count=1000))
     no_ttl = [k for k in keys if store.client.pttl(k) < 0]
     ok &= not no_ttl
     print(f"\nevents seen: {dict(sorted(counts.items()))}")

@@ -27,6 +27,11 @@ REPLACEMENTS = {
     "aclose": "close",
     "__aenter__": "__enter__",
     "__aexit__": "__exit__",
+    # session management (issue 4)
+    "AsyncManageMixin": "ManageMixin",
+    "AsyncSummaryMixin": "SummaryMixin",
+    "AsyncTransferMixin": "TransferMixin",
+    "resolve_async": "resolve_sync",
 }
 
 # Words in docstrings and comments that unasync's token rules do not reach.

@@ -64,7 +64,8 @@ def test_create_contract(raw: redis.Redis, lua: Any) -> None:
 def test_append_contract_and_header(raw: redis.Redis, lua: Any) -> None:
     lua("create", *create_args())
     reply = lua("append", *append_args(msg("a", 3), msg("b", 4, body=b"\xa1y"), hint="hello"))
-    assert reply == [2, 1, 2, 2, 7, 0, 0, 0]  # v first last n tokens trimmed dup through
+    assert reply[:8] == [2, 1, 2, 2, 7, 0, 0, 0]  # v first last n tokens trimmed dup through
+    assert reply[8] == b"u1" and reply[9] > 0  # user and time, for the per-user index
     first = raw.lindex(lua.keys[1], 0)
     unpacker = msgpack.Unpacker()
     unpacker.feed(first)
@@ -73,7 +74,7 @@ def test_append_contract_and_header(raw: redis.Redis, lua: Any) -> None:
     assert (m["seq"], m["n"], m["tokens"], m["name"], m["total_tokens"]) == \
         ("2", "2", "7", "hello", "7")
     # retry: stored reply, flagged duplicate, nothing written
-    assert lua("append", *append_args(msg("a", 3), msg("b", 4))) == [2, 1, 2, 2, 7, 0, 1, 0]
+    assert lua("append", *append_args(msg("a", 3), msg("b", 4)))[:8] == [2, 1, 2, 2, 7, 0, 1, 0]
     assert raw.llen(lua.keys[1]) == 2
 
 
@@ -119,8 +120,8 @@ def test_touch_clear_delete(raw: redis.Redis, lua: Any) -> None:
     lua("append", *append_args(msg("a", 1), msg("b", 1)))
     assert lua("clear", "") == [3, 2]
     assert raw.llen(lua.keys[1]) == 0 and meta(raw, lua)["seq"] == "2"
-    assert lua("delete", "") == 1 and raw.exists(*lua.keys) == 0
-    assert lua("delete", "") == 0
+    assert lua("delete", "") == [1, b"u1"] and raw.exists(*lua.keys[:6]) == 0
+    assert lua("delete", "")[0] == 0
 
 
 def test_events_are_json(raw: redis.Redis, lua: Any, prefix: str) -> None:

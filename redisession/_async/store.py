@@ -14,16 +14,21 @@ from redis.exceptions import ResponseError
 from .. import _ops
 from .._compat import AsyncRetry, redis_async
 from .._connect import RETRY_ON, backoff, check_server, client_kwargs, decodes_responses, plan
-from .._keys import SessionKeys, check_id, events_channel, session_keys
+from .._keys import SessionKeys, check_id, events_channel, session_keys, user_sessions
+from .._manage import with_summary
 from .._ops import MessageLike, Snapshot
 from .._scripts import Scripts
+from .._summarizer import Summarizer
 from ..config import ConnectionSettings, SessionConfig
 from ..errors import InvalidConfig, SessionNotFound
 from ..models import AppendResult, Message, Session
 from ..tokenizers import Tokenizer, estimate_tokens
+from .manage import AsyncManageMixin
+from .summary import AsyncSummaryMixin
+from .transfer import AsyncTransferMixin
 
 
-class AsyncSessionStore:
+class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin):
     """LLM conversation sessions in Redis, shared by every app instance that uses the same Redis.
 
     Args:
@@ -32,11 +37,14 @@ class AsyncSessionStore:
             given.
         config: store defaults (`SessionConfig`); keyword arguments may be given instead.
         tokenizer: counts tokens of messages that do not carry their own count.
+        summarizer: ``summarizer(previous_summary, messages) -> str`` (sync or async) for
+            ``summarize()``; given here, it also runs after an append once the window passes
+            ``summarize_at`` of ``max_tokens``.
     """
 
     def __init__(self, client: Any, config: SessionConfig | None = None, *,
                  tokenizer: Tokenizer | None = None, owns_client: bool = False,
-                 **settings: Any) -> None:
+                 summarizer: Summarizer | None = None, **settings: Any) -> None:
         if config is not None and settings:
             raise InvalidConfig("pass either config=SessionConfig(...) or keyword settings")
         if decodes_responses(client):
@@ -45,15 +53,18 @@ class AsyncSessionStore:
         self.config = config or SessionConfig.build(**settings)
         self.client = client
         self.tokenizer = tokenizer or estimate_tokens
+        self.summarizer = summarizer
         self._owns_client = owns_client
         self._also_close: list[Any] = []  # the Sentinel clients from_url opened
+        self._indexed = _ops.recent_set(self.config.index_interval)
         self._scripts = Scripts(client)
         self._channel = events_channel(self.config.prefix) if self.config.events else ""
         self._ready = False
 
     @classmethod
     def from_url(cls, url: str, *, connection: ConnectionSettings | None = None,
-                 tokenizer: Tokenizer | None = None, **settings: Any) -> AsyncSessionStore:
+                 tokenizer: Tokenizer | None = None, summarizer: Summarizer | None = None,
+                 **settings: Any) -> AsyncSessionStore:
         """Connect to ``url`` (``redis://``, ``rediss://``, ``unix://``, ``redis+cluster://`` or
         ``redis+sentinel://host:port[,...]/service``) with explicit timeouts and retries.
 
@@ -79,7 +90,7 @@ class AsyncSessionStore:
             return store
         else:
             client = redis_async.Redis.from_url(p.url, **kw)
-        return cls(client, config, tokenizer=tokenizer, owns_client=True)
+        return cls(client, config, tokenizer=tokenizer, owns_client=True, summarizer=summarizer)
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -136,7 +147,10 @@ class AsyncSessionStore:
             self._channel, sid, user_id, name, metadata, ttl or self.config.ttl,
             lifetime or self.config.lifetime, max_messages, max_tokens, max_history)
         reply = await self._run(self._scripts.create, sid, args)
-        return _ops.parse_meta(reply[0], int(reply[1]))
+        session = _ops.parse_meta(reply[0], int(reply[1]))
+        await self._index(sid, session.user_id or "",
+                          int(session.last_activity.timestamp() * 1000), register=True)
+        return session
 
     async def append(self, session_id: str, *messages: MessageLike) -> AppendResult:
         """Append messages to the window and trim it, in one atomic round trip.
@@ -156,7 +170,10 @@ class AsyncSessionStore:
         prepared = _ops.prepare(messages, self.config, self.tokenizer)
         reply = await self._run(self._scripts.append, session_id,
                                 _ops.append_args(self._channel, self.config, prepared))
-        return _ops.parse_append(session_id, reply, prepared)
+        result = _ops.parse_append(session_id, reply, prepared)
+        await self._index(session_id, _ops._text(reply[8]), int(reply[9]))
+        await self._auto_summarize(session_id, result.token_count)
+        return result
 
     async def add(self, session_id: str, role: str, content: str,
                   **fields: Any) -> AppendResult:
@@ -184,7 +201,11 @@ class AsyncSessionStore:
 
     async def delete(self, session_id: str) -> bool:
         """Delete the session and all its keys. Returns False if there was nothing to delete."""
-        return bool(await self._run(self._scripts.delete, session_id, [self._channel]))
+        existed, user = await self._run(self._scripts.delete, session_id, [self._channel])
+        if user:
+            await self.client.zrem(user_sessions(self.config.prefix, _ops._text(user)),
+                                   session_id)
+        return bool(existed)
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -209,13 +230,14 @@ class AsyncSessionStore:
         """The newest messages of the window that fit ``max_tokens``, oldest first.
 
         Never starts on a tool result whose assistant call does not fit. ``max_tokens``
-        defaults to the session's (or the store's) ``max_tokens``.
+        defaults to the session's (or the store's) ``max_tokens``. A rolling summary, if the
+        session has one, comes first as a system message and counts against the budget.
         """
         snap = await self._read(session_id)
         budget = max_tokens
         if budget is None:
             budget = snap.session.max_tokens or self.config.max_tokens
-        return _ops.select_context(snap.messages, budget)
+        return with_summary(snap.session, snap.messages, budget)
 
     # -- lifecycle -------------------------------------------------------------------------
 
