@@ -119,7 +119,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     out.print(meta)
     keys = Table("key", "ttl")
     for key, ttl in ttls.items():
-        keys.add_row(key, "(none)" if ttl is None else f"{ttl:.1f}s")
+        keys.add_row(key, "(no key)" if ttl is None else f"{ttl:.1f}s")
     out.print(keys)
     if state:
         out.print(f"state: {json.dumps(state, ensure_ascii=False)}")
