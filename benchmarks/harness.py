@@ -96,7 +96,7 @@ class Row:
 
 def paired_ratio(row: Row, base: Row) -> float:
     """Median over rounds of row/base, each pair measured in the same round."""
-    ratios = [a.rate / b.rate for a, b in zip(row.samples, base.samples) if b.rate]
+    ratios = [a.rate / b.rate for a, b in zip(row.samples, base.samples, strict=True) if b.rate]
     return statistics.median(ratios) if ratios else 0.0
 
 
