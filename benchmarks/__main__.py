@@ -39,8 +39,8 @@ CONTENT = ("Could you summarise the discussion so far and list the open question
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="smoke run: 2 short rounds, no docs")
-    p.add_argument("--rounds", type=int, help="interleaved rounds (default 7, quick 2)")
-    p.add_argument("--seconds", type=float, help="seconds per row per round (default 0.5)")
+    p.add_argument("--rounds", type=int, help="interleaved rounds (default 11, quick 2)")
+    p.add_argument("--seconds", type=float, help="seconds per row per round (default 0.3)")
     p.add_argument("--docs", type=Path, default=None, help=f"write the section here ({DOCS})")
     p.add_argument("--no-docs", action="store_true", help="print only")
     return p.parse_args(argv)
@@ -75,8 +75,8 @@ def environment(raw: redis.Redis, args: argparse.Namespace, cmd: str) -> list[st
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    args.rounds = args.rounds or (2 if args.quick else 7)
-    args.seconds = args.seconds or (0.05 if args.quick else 0.5)
+    args.rounds = args.rounds or (2 if args.quick else 11)
+    args.seconds = args.seconds or (0.05 if args.quick else 0.3)
     cmd = "python -m benchmarks " + shlex.join(argv if argv is not None else sys.argv[1:])
     prefix = f"bench{uuid.uuid4().hex[:6]}"
     started = time.monotonic()

@@ -64,7 +64,8 @@ def table(rows: dict[str, Row], mem: Memory, costs: Costs) -> list[str]:
          f"minimal script {costs.minimal_server_us:.1f} µs, append.lua "
          f"{costs.append_server_us:.1f} µs (INFO commandstats)")
     line("(diagnostic) Python work per append call", [""] * 5, "",
-         f"{costs.python_us:.1f} µs: validate, count tokens, msgpack, build args, parse reply")
+         f"{costs.python_us:.1f} µs: store.append with the script call stubbed (models, "
+         "ids, tokens, msgpack, keys, args, reply)")
     section(f"asyncio, {CONCURRENCY} concurrent sessions")
     timed("limit: EVALSHA minimal append, 1 msg", "alim1")
     timed("limit: EVALSHA minimal append, 5 msgs", "alim5", 5)
@@ -112,8 +113,8 @@ def memory_lines(mem: Memory) -> list[str]:
          f"{mem.baseline:,.0f} B per message")
     for key, value in mem.per_key.items():
         if value:
-            line(f"… of which key `{key}`", "",
-                 f"{value:,.1f} B/msg; without it {mem.ratio_without(key):.2f}×")
+            without = "" if key == "msgs" else f"; without it {mem.ratio_without(key):.2f}×"
+            line(f"… of which key `{key}`", "", f"{value:,.1f} B/msg{without}")
     e = mem.element
     line("stored element vs JSON element", "",
          f"{e['element']:,.1f} B vs {e['json element']:,.1f} B: header {e['header']:.1f}, "
@@ -122,11 +123,11 @@ def memory_lines(mem: Memory) -> list[str]:
     return rows
 
 
-def write_docs(path: Path, header: list[str], lines: list[str]) -> None:
-    """Replace (or append) this section of ``path``; other sections stay as they are."""
+def write_docs(path: Path, header: list[str], lines: list[str], section: str = SECTION) -> None:
+    """Replace (or append) ``section`` of ``path``; other sections stay as they are."""
     text = path.read_text() if path.exists() else "# Benchmarks\n"
-    body = "\n".join([SECTION, "", *header, "", *lines, ""]) + "\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+    body = "\n".join([section, "", *header, "", *lines, ""]) + "\n"
+    pattern = re.compile(rf"^{re.escape(section)}\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(text):
         text = pattern.sub(lambda _: body, text, count=1)
     else:

@@ -51,3 +51,15 @@ def test_quick_run_prints_the_whole_table(tmp_path: Path,
     assert "## Throughput, latency and memory" in text and "redis-server 7" in text
     assert main(["--quick", "--docs", str(docs)]) == 0
     assert docs.read_text().count("## Throughput, latency and memory") == 1
+
+
+def test_anatomy_quick_run_prices_every_part(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks.anatomy import VARIANTS
+    from benchmarks.anatomy import main as anatomy
+
+    assert anatomy(["--quick"]) == 0
+    out = capsys.readouterr().out
+    rows = {ln.split(" | ")[0][2:]: ln for ln in out.splitlines() if ln.startswith("| ")}
+    assert set(VARIANTS) | {"minimal append script (limits.py)"} <= set(rows)
+    assert "n/a" not in rows["append.lua as shipped"]
+    assert float(rows["append.lua as shipped"].split(" | ")[1]) > 0
