@@ -17,7 +17,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -92,21 +94,25 @@ def check_session(client: redis.Redis, p: str, sid: str, churn: bool, report: Re
             bad(f"{sid}: meta {name} = {meta.get(name)} but the stored messages say {value}")
 
 
-def check_ttls(client: redis.Redis, p: str, report: Report) -> None:
-    for key in client.scan_iter(match=f"{p}:*", count=1000):
+def check_ttls(client: redis.Redis, p: str, report: Report,
+               exempt: Sequence[str] = ()) -> None:
+    """Every key under ``p:`` has a TTL, except keys matching an ``exempt`` glob (for a
+    store-wide index that is meant to live forever, if a build has one)."""
+    for raw_key in client.scan_iter(match=f"{p}:*", count=1000):
+        key = _s(raw_key)
         report.keys += 1
-        if client.pttl(key) == -1:
-            report.violations.append(f"key {_s(key)} has no TTL")
+        if client.pttl(key) == -1 and not any(fnmatch(key, g) for g in exempt):
+            report.violations.append(f"key {key} has no TTL")
 
 
-def check(client: redis.Redis, p: str) -> Report:
+def check(client: redis.Redis, p: str, exempt: Sequence[str] = ()) -> Report:
     """Run every check on the sessions the ledger under ``p`` names."""
     report = Report()
     churn = {_s(x) for x in client.smembers(churn_key(p))}
     for sid in sorted(_s(x) for x in client.smembers(sessions_key(p))):
         report.sessions += 1
         check_session(client, p, sid, sid in churn, report)
-    check_ttls(client, p, report)
+    check_ttls(client, p, report, exempt)
     if report.acked == 0:
         report.violations.append(f"the ledger under {p}-ledger: records no acknowledged append: "
                                  "did the load test run against this Redis and prefix?")
@@ -117,9 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="check sessions against the load test's ledger")
     ap.add_argument("--url", default=url(), help="Redis URL (default $REDIS_URL)")
     ap.add_argument("--prefix", default=prefix(), help="key prefix (default $RS_LOAD_PREFIX)")
+    ap.add_argument("--no-ttl-ok", action="append", default=[], metavar="GLOB",
+                    help="keys matching GLOB may lack a TTL (repeatable; default: none may)")
     args = ap.parse_args(argv)
     with redis.Redis.from_url(args.url) as client:
-        report = check(client, args.prefix)
+        report = check(client, args.prefix, args.no_ttl_ok)
     print(f"sessions {report.sessions} (churn sessions expired as expected: {report.expired}); "
           f"acknowledged messages {report.acked} ({report.acked_expired} in expired sessions); "
           f"stored messages {report.stored}; keys scanned for a TTL {report.keys}")

@@ -37,6 +37,8 @@ def _module(name: str) -> ModuleType:
     return module
 
 
+pytestmark = pytest.mark.loadtest
+
 check = _module("check")
 ledger = _module("ledger")
 
@@ -54,7 +56,6 @@ def _run(args: list[str], env: dict[str, str], timeout: float) -> subprocess.Com
     return subprocess.CompletedProcess(args, proc.returncode, out, err)
 
 
-@pytest.mark.loadtest
 @pytest.mark.slow
 def test_headless_locust_two_processes_then_check(tmp_path: Path) -> None:
     with RedisServer({"appendonly": "yes"}) as server:
@@ -148,6 +149,13 @@ def test_expired_churn_session_is_allowed_but_not_a_plain_one(
     report = check.check(raw, prefix)
     assert report.ok, report.violations
     assert (report.expired, report.acked_expired) == (1, 2)
+
+
+def test_exempt_glob_allows_a_key_without_ttl(raw: redis.Redis, prefix: str,
+                                              sessions: tuple[Any, list[str]]) -> None:
+    raw.set(f"{prefix}:index", "forever")
+    assert not check.check(raw, prefix).ok
+    assert check.check(raw, prefix, exempt=[f"{prefix}:index"]).ok
 
 
 def test_check_fails_on_an_empty_ledger(raw: redis.Redis, prefix: str) -> None:
