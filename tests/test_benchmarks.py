@@ -63,3 +63,24 @@ def test_anatomy_quick_run_prices_every_part(capsys: pytest.CaptureFixture[str])
     assert set(VARIANTS) | {"minimal append script (limits.py)"} <= set(rows)
     assert "n/a" not in rows["append.lua as shipped"]
     assert float(rows["append.lua as shipped"].split(" | ")[1]) > 0
+
+
+def test_rounds_interleave_rows_and_ratios_pair_rounds() -> None:
+    from benchmarks.harness import Row, Sample, interleave, paired_ratio
+
+    calls: list[tuple[str, float]] = []
+    rates = {"a": iter([0, 10, 40, 10]), "b": iter([0, 5, 10, 20])}
+
+    def measure(key: str) -> Row:
+        def run(seconds: float) -> Sample:
+            calls.append((key, seconds))
+            return Sample(next(rates[key]), 1.0, [0.001, 0.002])
+        return Row(key, run)
+
+    a, b = measure("a"), measure("b")
+    interleave([a, b], rounds=3, seconds=0.5, warmup=0.1)
+    assert calls == [("a", 0.1), ("b", 0.1)] + [("a", 0.5), ("b", 0.5)] * 3
+    assert len(a.samples) == 3  # the warm-up pass is not kept
+    assert a.rate == 10 and b.rate == 10
+    # per-round ratios 2, 4, 0.5 -> median 2 (the ratio of medians would say 1)
+    assert paired_ratio(a, b) == 2
