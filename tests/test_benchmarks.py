@@ -23,7 +23,8 @@ ROWS = [
     "8 threads appending to one session",
     "bytes per message, all keys of the session",
     "baseline: list of compact JSON",
-    "Redis CPU per call",
+    "(diagnostic) per call, store.append",
+    "library Python per append",
 ]
 
 
