@@ -29,8 +29,9 @@ ROWS = [
 
 
 @pytest.mark.slow
-def test_quick_run_prints_the_whole_table(tmp_path: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_quick_run_prints_the_whole_table(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REDIS_URL", raising=False)  # CONFIG RESETSTAT: only on our own server
     docs = tmp_path / "benchmarks.md"
     docs.write_text("# Benchmarks\n\n## Cache\n\nkept as it is\n")
     assert main(["--quick", "--docs", str(docs)]) == 0
@@ -54,7 +55,9 @@ def test_quick_run_prints_the_whole_table(tmp_path: Path,
     assert docs.read_text().count("## Throughput, latency and memory") == 1
 
 
-def test_anatomy_quick_run_prices_every_part(capsys: pytest.CaptureFixture[str]) -> None:
+def test_anatomy_quick_run_prices_every_part(capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REDIS_URL", raising=False)
     from benchmarks.anatomy import VARIANTS
     from benchmarks.anatomy import main as anatomy
 
