@@ -49,6 +49,12 @@ class SessionKeys(NamedTuple):
     live: str
     """ZSET sid -> expiry ms of the sessions in this slot (shared, never expires)."""
 
+    @property
+    def own(self) -> tuple[str, ...]:
+        """The keys that belong to this session alone (the shared stats keys left out)."""
+        return (self.meta, self.msgs, self.arch, self.dedup, self.dedup_prev, self.state,
+                self.lease)
+
 
 def session_keys(prefix: str, sid: str) -> SessionKeys:
     base = f"{prefix}:{{{check_id(sid)}}}"

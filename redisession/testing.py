@@ -13,12 +13,13 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import redis
 
-__all__ = ["RedisCluster3", "RedisSentinelSet", "RedisServer", "free_port",
+__all__ = ["RedisCluster3", "RedisSentinelSet", "RedisServer", "free_port", "redis_url_or_private",
            "redis_server_binary"]
 
 
@@ -254,3 +255,14 @@ class RedisSentinelSet:
 
     def __exit__(self, *exc: object) -> None:
         self.cleanup()
+
+
+@contextmanager
+def redis_url_or_private() -> Iterator[str]:
+    """``$REDIS_URL`` if set, else a private redis-server for the duration of the block."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        yield url
+        return
+    with RedisServer() as server:
+        yield server.url
