@@ -19,6 +19,6 @@ local removed = redis.call('LLEN', msgs) + redis.call('LLEN', arch)
 redis.call('DEL', msgs, arch, KEYS[4], KEYS[5])
 local v = redis.call('HINCRBY', meta, 'v', 1)
 redis.call('HSET', meta, 'n', 0, 'tokens', 0, 'active', now)
-expire_all(session_ttl_ms(meta, now))
+expire_all(session_ttl_ms(meta, now), now)
 publish(ARGV[1], {type = 'cleared', sid = f[1], v = v, count = removed, seq = tonumber(f[2]), ts = now})
 return {v, removed}

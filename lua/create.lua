@@ -38,7 +38,7 @@ else
   for i = 1, 3 do
     if ARGV[7 + i] ~= '' then redis.call('HSET', KEYS[1], names[i], ARGV[7 + i]) end
   end
-  expire_all(session_ttl_ms(KEYS[1], now))
+  expire_all(session_ttl_ms(KEYS[1], now), now)
   count_stat('created', 1)
   publish(channel, {type = 'created', sid = sid, user = user, v = 1, ts = now})
 end

@@ -29,6 +29,6 @@ else
   value = redis.call('HINCRBYFLOAT', KEYS[6], field, amount)
 end
 local v = redis.call('HINCRBY', KEYS[1], 'v', 1)
-expire_all(session_ttl_ms(KEYS[1], now))
+expire_all(session_ttl_ms(KEYS[1], now), now)
 publish(ARGV[1], {type = 'state_updated', sid = f[1], v = v, keys = {field}, ts = now})
 return {v, value}

@@ -21,6 +21,6 @@ local names = {}
 for i = 2, #ARGV, 2 do names[#names + 1] = ARGV[i] end
 redis.call('HSET', KEYS[6], unpack(ARGV, 2))
 local v = redis.call('HINCRBY', KEYS[1], 'v', 1)
-expire_all(session_ttl_ms(KEYS[1], now))
+expire_all(session_ttl_ms(KEYS[1], now), now)
 publish(ARGV[1], {type = 'state_updated', sid = f[1], v = v, keys = names, ts = now})
 return v

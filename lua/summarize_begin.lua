@@ -54,7 +54,7 @@ if keep then
     redis.call('HSET', meta, 'n', n, 'tokens', tokens)
     redis.call('HINCRBY', meta, 'total_trimmed', #moved)
     count_stat('trimmed', #moved)
-    expire_all(session_ttl_ms(meta, now))
+    expire_all(session_ttl_ms(meta, now), now)
     publish(channel, {type = 'trimmed', sid = f[1], v = v, count = #moved, through_seq = through,
       n = n, tokens = tokens, ts = now})
   end

@@ -41,7 +41,7 @@ redis.call('HINCRBY', meta, 'summaries', 1)
 local v = redis.call('HINCRBY', meta, 'v', 1)
 redis.call('DEL', lease)
 count_stat('summaries', 1)
-expire_all(session_ttl_ms(meta, now))
+expire_all(session_ttl_ms(meta, now), now)
 publish(channel, {type = 'summarized', sid = f[1], v = v, through_seq = through, count = folded,
   tokens = tokens, ts = now})
 return v

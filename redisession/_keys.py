@@ -8,6 +8,7 @@ the layout (and the hash tag).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 from . import defaults
@@ -56,7 +57,9 @@ class SessionKeys(NamedTuple):
                 self.lease)
 
 
+@lru_cache(maxsize=4096)
 def session_keys(prefix: str, sid: str) -> SessionKeys:
+    """Every key of session ``sid`` (validated). Cached: hot sessions ask again and again."""
     base = f"{prefix}:{{{check_id(sid)}}}"
     stats = stats_key(prefix, slot_tag(sid))
     return SessionKeys(

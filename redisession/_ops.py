@@ -191,10 +191,12 @@ def parse_read(reply: Sequence[Any]) -> Snapshot | None:
 
 def parse_append(sid: str, reply: Sequence[Any], prepared: Sequence[Prepared]) -> AppendResult:
     v, first, last, n, tokens, trimmed, dup, through = (int(x) for x in reply[:8])
-    return AppendResult(session_id=sid, version=v, first_seq=first, last_seq=last,
-                        message_count=n, token_count=tokens, trimmed=trimmed,
-                        trimmed_through_seq=through, duplicate=bool(dup),
-                        message_ids=tuple(p.message.id for p in prepared))
+    # Built from a script's integers: no validation needed (and none paid on the hot path).
+    return AppendResult.model_construct(session_id=sid, version=v, first_seq=first,
+                                        last_seq=last,
+                                        message_count=n, token_count=tokens, trimmed=trimmed,
+                                        trimmed_through_seq=through, duplicate=bool(dup),
+                                        message_ids=tuple(p.message.id for p in prepared))
 
 
 def with_seqs(prepared: Sequence[Prepared], result: AppendResult) -> list[Message]:

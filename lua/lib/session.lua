@@ -41,15 +41,19 @@ local function limit(override, default)
   return tonumber(default)
 end
 
--- Idle TTL (ms) of the session, capped by its absolute deadline (meta `deadline`, 0 = none).
-local function session_ttl_ms(meta_key, now)
-  local f = redis.call('HMGET', meta_key, 'ttl', 'deadline')
-  local ttl = tonumber(f[1]) * 1000
-  local deadline = tonumber(f[2]) or 0
+-- Idle TTL (ms) from meta's `ttl` (s), capped by its absolute `deadline` (ms, 0 = none).
+local function ttl_of(ttl_s, deadline, now)
+  local ttl = tonumber(ttl_s) * 1000
+  deadline = tonumber(deadline) or 0
   if deadline > 0 then
     ttl = math.min(ttl, math.max(1, deadline - now))
   end
   return ttl
+end
+
+local function session_ttl_ms(meta_key, now)
+  local f = redis.call('HMGET', meta_key, 'ttl', 'deadline')
+  return ttl_of(f[1], f[2], now)
 end
 
 -- The session's own keys (KEYS[1..OWN_KEYS]) get the same TTL: none is ever left without one.
@@ -57,12 +61,12 @@ end
 -- session's new expiry so stats can count active and expired sessions without a SCAN.
 local OWN_KEYS = 6
 
-local function expire_all(ttl)
+local function expire_all(ttl, now)
   for i = 1, OWN_KEYS do
     redis.call('PEXPIRE', KEYS[i], ttl)
   end
   if KEYS[9] then
-    redis.call('ZADD', KEYS[9], now_ms() + ttl, string.match(KEYS[1], '{(.-)}'))
+    redis.call('ZADD', KEYS[9], (now or now_ms()) + ttl, string.match(KEYS[1], '{(.-)}'))
   end
 end
 
