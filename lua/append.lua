@@ -55,7 +55,7 @@ local max_tokens = limit(f[7], ARGV[3])
 local max_history = limit(f[8], ARGV[4])
 
 -- A retried call (same first message id) gets the first call's reply and writes nothing.
-local seen = redis.call('HGET', dedup, ids[1]) or redis.call('HGET', dedup_prev, ids[1])
+local seen = recall(ids[1])
 if seen then
   local reply = {}
   for x in string.gmatch(seen, '[^,]+') do reply[#reply + 1] = tonumber(x) end
@@ -108,10 +108,7 @@ end
 redis.call('HSET', meta, unpack(fields))
 
 local reply = {v, first_seq, seq, n, tokens, #trimmed, 0, through}
-redis.call('HSET', dedup, ids[1], table.concat(reply, ','))
-if redis.call('HLEN', dedup) >= dedup_window then
-  redis.call('RENAME', dedup, dedup_prev)
-end
+remember(ids[1], table.concat(reply, ','), dedup_window)
 
 expire_all(ttl_of(f[14], f[15], now), now)
 count_stat('messages', k)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,10 +48,12 @@ def parse_state(flat: Sequence[Any]) -> dict[str, Any]:
     return {_text(flat[i]): json.loads(flat[i + 1]) for i in range(0, len(flat), 2)}
 
 
-def incr_args(channel: str, key: str, by: int | float) -> list[Any]:
+def incr_args(channel: str, key: str, by: int | float, dedup_window: int) -> list[Any]:
+    """Arguments of incr_state.lua, with a fresh call id so a retry of this call adds once."""
     if isinstance(by, bool) or not isinstance(by, (int, float)) or by != by:
         raise InvalidInput(f"incr_state amount must be an int or a float, got {by!r}")
-    return [channel, check_state_key(key), repr(by), int(isinstance(by, int))]
+    return [channel, check_state_key(key), repr(by), int(isinstance(by, int)), uuid.uuid4().hex,
+            dedup_window]
 
 
 # -- listing ---------------------------------------------------------------------------------

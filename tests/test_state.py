@@ -108,6 +108,14 @@ def test_scripts_validate_before_writing(redis_url: str, prefix: str) -> None:
         assert store.get(s.id).version == s.version
         assert store.client.exists(keys[6]) == 0  # no lease was taken
         assert store._scripts.set_state(keys=keys, args=["", "a", "1"]) == s.version + 1
+        # a retried incr_state (same call id) adds once and answers as the first call did
+        call = ["", "hits", "5", "1", "call-1", "64"]
+        first = store._scripts.incr_state(keys=keys, args=call)
+        assert store._scripts.incr_state(keys=keys, args=call) == first
+        assert store.get_state(s.id)["hits"] == 5
+        assert store._scripts.incr_state(keys=keys, args=[*call[:4], "call-2", "64"])[1] == b"10"
+        with pytest.raises(redis.ResponseError, match="RS_INVALID a call id"):
+            store._scripts.incr_state(keys=keys, args=call[:4])
         missing = list(store._keys("missing"))
         with pytest.raises(redis.ResponseError, match="RS_NOT_FOUND"):
             store._scripts.set_state(keys=missing, args=["", "a", "1"])

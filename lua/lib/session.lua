@@ -75,6 +75,20 @@ local function count_stat(field, by)
   if KEYS[8] and by ~= 0 then redis.call('HINCRBY', KEYS[8], field, by) end
 end
 
+-- Retries: a write that is not idempotent by nature is identified by a client-generated id,
+-- and its reply kept in dedup (KEYS[4]); when dedup holds `window` replies it becomes the
+-- previous generation (KEYS[5]), so each session remembers between window and 2 x window calls.
+local function recall(id)
+  return redis.call('HGET', KEYS[4], id) or redis.call('HGET', KEYS[5], id)
+end
+
+local function remember(id, reply, window)
+  redis.call('HSET', KEYS[4], id, reply)
+  if redis.call('HLEN', KEYS[4]) >= window then
+    redis.call('RENAME', KEYS[4], KEYS[5])
+  end
+end
+
 local function header(element)
   local _, h = cmsgpack.unpack_one(element)
   return h

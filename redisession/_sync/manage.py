@@ -172,7 +172,7 @@ class ManageMixin:
         Raises:
             SessionNotFound; InvalidInput: the variable holds something that is not a number.
         """
-        args = _manage.incr_args(self._channel, key, by)
+        args = _manage.incr_args(self._channel, key, by, self.config.dedup_window)
         reply = self._run(self._scripts.incr_state, session_id, args)
         text = _text(reply[1])
         return int(text) if text.lstrip("-").isdigit() else float(text)
