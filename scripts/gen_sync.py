@@ -23,6 +23,7 @@ HEADER = "# Generated from redisession/_async by scripts/gen_sync.py: do not edi
 REPLACEMENTS = {
     "AsyncSessionStore": "SessionStore",
     "AsyncRetry": "SyncRetry",
+    "AsyncWorker": "ThreadWorker",
     "redis_async": "redis_sync",
     "aclose": "close",
     "__aenter__": "__enter__",
