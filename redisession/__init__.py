@@ -5,6 +5,7 @@ Every mutation is one atomic Lua script; the sync `SessionStore` and the asyncio
 """
 
 from ._async.store import AsyncSessionStore
+from ._cache import CacheInfo
 from ._sync.store import SessionStore
 from .config import ConnectionSettings, SessionConfig
 from .errors import (
@@ -21,6 +22,7 @@ from .errors import (
     StoreFullError,
     UnsupportedServer,
 )
+from .events import EVENT_TYPES, Event, EventType, parse_event
 from .models import AppendResult, Message, Role, Session
 from .tokenizers import Tokenizer, estimate_tokens, tiktoken_tokenizer
 
@@ -29,8 +31,12 @@ __version__ = "0.1.0"
 __all__ = [
     "AppendResult",
     "AsyncSessionStore",
+    "CacheInfo",
     "ConnectionSettings",
     "DuplicateMessageId",
+    "EVENT_TYPES",
+    "Event",
+    "EventType",
     "InvalidConfig",
     "InvalidInput",
     "InvalidMessage",
@@ -49,5 +55,6 @@ __all__ = [
     "Tokenizer",
     "UnsupportedServer",
     "estimate_tokens",
+    "parse_event",
     "tiktoken_tokenizer",
 ]

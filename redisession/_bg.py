@@ -23,6 +23,9 @@ STOP = object()
 class AsyncWorker:
     """Runs one coroutine as a task of the running event loop; stopped by cancelling it."""
 
+    poll = 0.5
+    """Seconds one wait for a message lasts (a stop cancels the wait at once)."""
+
     def __init__(self, name: str) -> None:
         self.name = name
         self._task: asyncio.Task[None] | None = None
@@ -87,6 +90,9 @@ class AsyncWorker:
 
 class ThreadWorker:
     """Runs one function in a daemon thread; stopped by a flag the function polls."""
+
+    poll = 0.1
+    """Seconds one wait for a message lasts: how long close() may wait for the thread."""
 
     def __init__(self, name: str) -> None:
         self.name = name

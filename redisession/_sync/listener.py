@@ -20,7 +20,7 @@ from .._coherence import EPOCH_TTL, decode, log, run_ids, to_event
 from ..events import GONE, Event
 
 POLL = 0.2
-"""Seconds one get_message call waits: how soon a stop or a periodic check is noticed."""
+"""Seconds a per-session follower waits per get_message: how soon it notices a close."""
 
 START_WAIT = 2.0
 """Seconds the first cached read waits for the subscription before reading uncached."""
@@ -58,7 +58,7 @@ class Listener:
             try:
                 pubsub.subscribe(self.channel)
                 while not self.worker.stopping:
-                    msg = pubsub.get_message(timeout=POLL)
+                    msg = pubsub.get_message(timeout=self.worker.poll)
                     if msg is not None:
                         self._on_message(msg)
                         delay = 0.05
