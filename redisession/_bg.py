@@ -29,7 +29,7 @@ class AsyncWorker:
     def __init__(self, name: str) -> None:
         self.name = name
         self._task: asyncio.Task[None] | None = None
-        self._online: asyncio.Event | None = None
+        self._online = asyncio.Event()  # binds to a loop only when first awaited (3.10+)
         self.stopping = False
 
     @property
@@ -38,7 +38,7 @@ class AsyncWorker:
 
     def start(self, target: Callable[[], Awaitable[None]]) -> None:
         self.stopping = False
-        self._online = asyncio.Event()
+        self._online.clear()
         self._task = asyncio.get_running_loop().create_task(target(), name=self.name)  # type: ignore[arg-type]
 
     async def stop(self) -> None:
@@ -53,15 +53,12 @@ class AsyncWorker:
         await asyncio.sleep(seconds)
 
     def set_online(self, online: bool) -> None:
-        if self._online is not None:
-            if online:
-                self._online.set()
-            else:
-                self._online.clear()
+        if online:
+            self._online.set()
+        else:
+            self._online.clear()
 
     async def wait_online(self, timeout: float) -> bool:
-        if self._online is None:
-            return False
         try:
             await asyncio.wait_for(self._online.wait(), timeout)
         except asyncio.TimeoutError:

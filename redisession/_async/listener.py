@@ -55,6 +55,9 @@ class Listener:
         while not self.worker.stopping:
             pubsub = self.client.pubsub()
             try:
+                # Also the first command of a fresh cluster client, which maps the slots
+                # that its pubsub needs.
+                await self._check_epoch()
                 await pubsub.subscribe(self.channel)
                 while not self.worker.stopping:
                     msg = await pubsub.get_message(timeout=self.worker.poll)
@@ -63,7 +66,7 @@ class Listener:
                         delay = 0.05
                     await self._tick()
             except Exception as e:  # any failure: events may be lost, so trust nothing cached
-                log.warning("redisession: events listener lost its connection (%s); the local "
+                log.warning("redisession: events listener lost its connection (%r); the local "
                             "cache is flushed and the listener reconnects", e)
                 self._offline()
                 await self.worker.sleep(delay)
@@ -77,7 +80,6 @@ class Listener:
     async def _on_message(self, msg: dict[str, Any]) -> None:
         if msg["type"] == "subscribe":
             # First connect or a silent reconnect by redis-py: events in between are lost.
-            await self._check_epoch()
             if self.cache is not None:
                 self.cache.flush()
                 self.cache.set_online(True)

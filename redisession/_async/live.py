@@ -128,6 +128,7 @@ class LiveStore:
             if not self.config.session_events:
                 raise InvalidConfig("events(session_id=...) needs session_events=True")
             channel = session_events_channel(self.config.prefix, session_id)
+            await self._ensure_ready()
             async for event in follow(self.client, channel, lambda: self._closed, timeout):
                 yield event
             return

@@ -56,6 +56,9 @@ class Listener:
         while not self.worker.stopping:
             pubsub = self.client.pubsub()
             try:
+                # Also the first command of a fresh cluster client, which maps the slots
+                # that its pubsub needs.
+                self._check_epoch()
                 pubsub.subscribe(self.channel)
                 while not self.worker.stopping:
                     msg = pubsub.get_message(timeout=self.worker.poll)
@@ -64,7 +67,7 @@ class Listener:
                         delay = 0.05
                     self._tick()
             except Exception as e:  # any failure: events may be lost, so trust nothing cached
-                log.warning("redisession: events listener lost its connection (%s); the local "
+                log.warning("redisession: events listener lost its connection (%r); the local "
                             "cache is flushed and the listener reconnects", e)
                 self._offline()
                 self.worker.sleep(delay)
@@ -78,7 +81,6 @@ class Listener:
     def _on_message(self, msg: dict[str, Any]) -> None:
         if msg["type"] == "subscribe":
             # First connect or a silent reconnect by redis-py: events in between are lost.
-            self._check_epoch()
             if self.cache is not None:
                 self.cache.flush()
                 self.cache.set_online(True)
