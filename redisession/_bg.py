@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import queue
+import queue as queues
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -132,12 +132,12 @@ class ThreadWorker:
         callback(arg)
 
     @staticmethod
-    def queue() -> queue.Queue[Any]:
-        return queue.Queue()
+    def queue() -> queues.Queue[Any]:
+        return queues.Queue()
 
     @staticmethod
-    def get(q: queue.Queue[Any], timeout: float) -> Any:
+    def get(q: queues.Queue[Any], timeout: float) -> Any:
         try:
             return q.get(timeout=timeout)
-        except queue.Empty:
+        except queues.Empty:
             return None

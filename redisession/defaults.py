@@ -1,5 +1,7 @@
 """Default settings. Each one can be changed per store (`SessionConfig`, `ConnectionSettings`)."""
 
+from typing import Literal
+
 PREFIX = "rs"
 """Namespace of every key and of the events channel, so apps and tenants can share one Redis."""
 
@@ -52,7 +54,7 @@ CACHE_MAX_AGE = 1.0
 """Seconds a cached session is served without asking Redis. Invalidation events normally
 make an entry stale within milliseconds; this bounds staleness when events were lost."""
 
-CONSISTENCY = "eventual"
+CONSISTENCY: Literal["eventual", "strict"] = "eventual"
 """``eventual``: cached reads trust pub/sub invalidation plus ``cache_max_age``. ``strict``:
 every read checks the version with one small round trip (and fetches only what changed)."""
 

@@ -63,7 +63,7 @@ async def sweep(client: Any, prefix: str, index: str,
             if int(ms) == -1:  # no TTL can only be a foreign key; look again in a minute
                 await client.zadd(index, {sid: now + 60_000}, xx=True)
             elif int(ms) == -2 and await client.zrem(index, sid):
-                event = Event(type="expired", sid=sid, ts=now).to_json()
+                event = Event.model_validate({"type": "expired", "sid": sid, "ts": now}).to_json()
                 glob, own = channels(sid)
                 if glob:
                     await client.publish(glob, event)
