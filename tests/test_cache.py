@@ -76,6 +76,16 @@ async def test_writer_reads_its_own_writes_without_round_trip(store_factory: Any
 
 
 @pytest.mark.parametrize("store_factory", LOCAL, indirect=True)
+async def test_fresh_store_caches_its_first_writes(store_factory: Any) -> None:
+    store = await store_factory(**CACHED)
+    s = await store.create()
+    await store.add(s.id, "user", "Hello")
+    assert contents(await store.messages(s.id)) == ["Hello"]
+    got = await info(store)
+    assert (got.hits, got.misses, got.listening) == (1, 0, True)
+
+
+@pytest.mark.parametrize("store_factory", LOCAL, indirect=True)
 async def test_other_instance_write_refreshes_only_new_messages(store_factory: Any) -> None:
     reader = await store_factory(**CACHED)
     writer = await store_factory(**CACHED)
@@ -183,11 +193,13 @@ async def test_strict_sees_a_recreated_session(store_factory: Any) -> None:
 @pytest.mark.parametrize("store_factory", LOCAL, indirect=True)
 async def test_lru_evicts_and_zero_disables(store_factory: Any) -> None:
     store = await store_factory(cache_size=2, cache_max_age=60)
-    ids = [(await store.create()).id for _ in range(3)]
-    for sid in ids:
-        await store.messages(sid)
+    ids = [(await store.create()).id for _ in range(3)]  # each cached by its writer
     got = await info(store)
     assert (got.size, got.evictions) == (2, 1)
+    await store.messages(ids[2])
+    await store.messages(ids[0])  # least recently used: evicted, so a miss that evicts ids[1]
+    got = await info(store)
+    assert (got.hits, got.misses, got.evictions) == (1, 1, 2)
     off = await store_factory(cache_size=0)
     await off.messages(ids[0])
     assert await info(off) == CacheInfo(hits=0, misses=0, refreshes=0, evictions=0,

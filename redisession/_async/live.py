@@ -35,6 +35,15 @@ class LiveStore:
     async def _ensure_ready(self) -> None:
         raise NotImplementedError
 
+    async def _generation(self) -> int:
+        """The cache generation before a write, whose reply may then update the cache. In
+        eventual mode the listener is started first: nothing is cached before it listens."""
+        if self._cache is None:
+            return 0
+        if self.config.consistency == "eventual":
+            await self._listener.ensure_started()
+        return self._cache.generation
+
     async def _cached_read(self, sid: str, what: str) -> Snapshot:
         """A window or meta read through the local cache (``cache_size > 0``)."""
         cache = self._cache

@@ -167,7 +167,7 @@ class SessionStore(LiveStore):
         args = _ops.create_args(
             self._events_arg(sid), sid, user_id, name, metadata, ttl or self.config.ttl,
             lifetime or self.config.lifetime, max_messages, max_tokens, max_history)
-        generation = self._cache.generation if self._cache is not None else 0
+        generation = self._generation()
         reply = self._run(self._scripts.create, sid, args)
         session = _ops.parse_meta(reply[0], int(reply[1]))
         if self.config.expiry_events:
@@ -193,7 +193,7 @@ class SessionStore(LiveStore):
         """
         check_id(session_id)
         prepared = _ops.prepare(messages, self.config, self.tokenizer)
-        generation = self._cache.generation if self._cache is not None else 0
+        generation = self._generation()
         reply = self._run(self._scripts.append, session_id,
                                 _ops.append_args(self._events_arg(session_id), self.config,
                                                  prepared))
@@ -232,7 +232,7 @@ class SessionStore(LiveStore):
         Returns:
             How many messages were removed.
         """
-        generation = self._cache.generation if self._cache is not None else 0
+        generation = self._generation()
         reply = self._run(self._scripts.clear, session_id, [self._events_arg(session_id)])
         if self._cache is not None:
             entry, _ = self._cache.lookup(session_id)
