@@ -5,7 +5,8 @@ nothing says it is behind and it is younger than ``max_age``; a stale entry is k
 its messages let the next read fetch only what changed (``read`` with ``what='after'``).
 
 Coherence rules (see docs/cache.md):
-- an event with a newer ``v`` marks the entry stale; ``deleted``/``expired`` drop it;
+- an event with a newer ``v`` marks the entry stale; ``deleted``, ``expired`` and any type
+  that may rewrite the window (not in ``events.APPEND_ONLY``) drop it;
 - a flush (listener (re)connect, server restart or FLUSHALL) drops everything and bumps
   ``generation``: a read that started before a flush does not store what it fetched;
 - ``latest`` remembers the newest ``v`` seen in events, so a read whose reply was overtaken
@@ -127,15 +128,16 @@ class SnapshotCache:
             if entry is not None:
                 self._entries[sid] = replace(entry, stale=True)
 
-    def on_event(self, sid: str, v: int | None, gone: bool) -> None:
-        """An event from another instance (or this one): drop or mark what it makes stale."""
+    def on_event(self, sid: str, v: int | None, drop: bool) -> None:
+        """An event from another instance (or this one): mark the entry stale if the event
+        is newer, or ``drop`` it (the session is gone, or its window was rewritten)."""
         with self._lock:
             if v is not None:
                 self._latest[sid] = max(v, self._latest.get(sid, 0))
             entry = self._entries.get(sid)
             if entry is None:
                 return
-            if gone:
+            if drop:
                 del self._entries[sid]
             elif v is None or v > entry.v:
                 self._entries[sid] = replace(entry, stale=True)

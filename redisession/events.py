@@ -28,9 +28,10 @@ EventType = Literal["created", "appended", "trimmed", "cleared", "deleted", "tou
 
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
-# Events after which the session no longer exists: a cache drops its entry instead of
-# refreshing it.
-GONE = frozenset({"deleted", "expired"})
+# Changes that only add messages at the end, drop them from the head or empty the window:
+# a cached window stays a valid prefix, so a refresh may fetch only newer messages. After
+# any other type (including ones added later) a cache drops its entry and reads it whole.
+APPEND_ONLY = frozenset({"created", "appended", "trimmed", "cleared", "touched"})
 
 
 class Event(BaseModel):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import time
 from datetime import datetime, timezone
 from typing import Any
@@ -147,6 +148,24 @@ async def test_clear_and_delete_by_another_instance(store_factory: Any) -> None:
 
 
 @pytest.mark.parametrize("store_factory", LOCAL, indirect=True)
+async def test_event_of_an_unknown_type_drops_the_entry(store_factory: Any,
+                                                        raw: Any) -> None:
+    """A newer writer's event type may rewrite the window: no delta refresh after it."""
+    store = await store_factory(**CACHED)
+    s = await store.create()
+    await store.add(s.id, "user", "a")
+    assert (await info(store)).size == 1
+    raw.publish(f"{store.config.prefix}:events",
+                json.dumps({"type": "rewritten", "sid": s.id, "v": 9, "ts": 1}))
+
+    async def dropped() -> bool:
+        return (await info(store)).size == 0
+
+    await until(dropped)
+    assert (await info(store)).invalidations == 1
+
+
+@pytest.mark.parametrize("store_factory", LOCAL, indirect=True)
 async def test_max_age_bounds_staleness_when_events_are_lost(store_factory: Any) -> None:
     reader = await store_factory(cache_size=10, cache_max_age=0.3)
     silent = await store_factory(events=False)  # writes whose invalidation never arrives
@@ -225,7 +244,7 @@ def test_event_overtaking_a_read_leaves_the_entry_stale() -> None:
     cache = SnapshotCache(10, 60)
     cache.set_online(True)
     gen = cache.generation
-    cache.on_event("s", 6, gone=False)  # handled while the v5 read was in flight
+    cache.on_event("s", 6, drop=False)  # handled while the v5 read was in flight
     cache.put(_session(5, 2, 2), _msgs(1, 2), gen, need_online=True)
     entry, fresh = cache.lookup("s")
     assert entry is not None and not fresh

@@ -14,8 +14,8 @@ import time
 from typing import Any
 
 import pytest
-
 from _peer import Peer
+
 from redisession import AsyncSessionStore, Event, SessionStore
 from redisession.testing import RedisServer
 

@@ -16,7 +16,7 @@ from typing import Any
 from .._bg import STOP, AsyncWorker
 from .._cache import SnapshotCache
 from .._coherence import EPOCH_TTL, decode, log, run_ids, to_event
-from ..events import GONE, Event
+from ..events import APPEND_ONLY, Event
 
 POLL = 0.2
 """Seconds a per-session follower waits per get_message: how soon it notices a close."""
@@ -94,7 +94,7 @@ class Listener:
         if self.cache is not None:
             v = raw.get("v")
             self.cache.on_event(raw["sid"], v if isinstance(v, int) else None,
-                                raw.get("type") in GONE)
+                                raw.get("type") not in APPEND_ONLY)
         if not self.callbacks and not self.queues:
             return
         event = to_event(raw)
