@@ -97,6 +97,8 @@ STORE_PARAMS = [
     pytest.param(("async", "single", {**CACHED, "consistency": "strict"}), id="async-strict"),
     pytest.param(("sync", "cluster", CACHED), id="sync-cluster-cached",
                  marks=pytest.mark.cluster),
+    pytest.param(("async", "cluster", CACHED), id="async-cluster-cached",
+                 marks=pytest.mark.cluster),
 ]
 
 
