@@ -154,7 +154,8 @@ async def test_event_of_an_unknown_type_drops_the_entry(store_factory: Any,
     store = await store_factory(**CACHED)
     s = await store.create()
     await store.add(s.id, "user", "a")
-    assert (await info(store)).size == 1
+    before = await info(store)  # (our own events may have counted, if they beat the reply)
+    assert before.size == 1
     raw.publish(f"{store.config.prefix}:events",
                 json.dumps({"type": "rewritten", "sid": s.id, "v": 9, "ts": 1}))
 
@@ -162,7 +163,7 @@ async def test_event_of_an_unknown_type_drops_the_entry(store_factory: Any,
         return (await info(store)).size == 0
 
     await until(dropped)
-    assert (await info(store)).invalidations == 1
+    assert (await info(store)).invalidations == before.invalidations + 1
 
 
 @pytest.mark.parametrize("store_factory", LOCAL, indirect=True)
