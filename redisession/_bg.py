@@ -30,6 +30,7 @@ class AsyncWorker:
         self.name = name
         self._task: asyncio.Task[None] | None = None
         self._online = asyncio.Event()  # binds to a loop only when first awaited (3.10+)
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.stopping = False
 
     @property
@@ -38,8 +39,12 @@ class AsyncWorker:
 
     def start(self, target: Callable[[], Awaitable[None]]) -> None:
         self.stopping = False
+        loop = asyncio.get_running_loop()
+        if self._loop is not None and loop is not self._loop:
+            self._online = asyncio.Event()  # an asyncio.Event belongs to one loop
+        self._loop = loop
         self._online.clear()
-        self._task = asyncio.get_running_loop().create_task(target(), name=self.name)  # type: ignore[arg-type]
+        self._task = loop.create_task(target(), name=self.name)  # type: ignore[arg-type]
 
     async def stop(self) -> None:
         self.stopping = True

@@ -70,6 +70,11 @@ class Event(BaseModel):
             return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
         return value
 
+    @field_validator("user", mode="before")
+    @classmethod
+    def _no_user(cls, value: Any) -> Any:
+        return value or None  # scripts send '' for a session without an owner
+
     @field_serializer("ts")
     def _to_ms(self, ts: datetime) -> int:
         return int(ts.timestamp() * 1000)
