@@ -112,6 +112,32 @@ async def test_wire_format_is_json_readable_with_subscribe(redis_url: str, prefi
     assert json.loads(ev.to_json()) == json.loads(payloads[1])
 
 
+def test_lua_publish_to_both_channels(raw: redis.Redis, prefix: str) -> None:
+    """The scripts' events argument "global own" publishes on both; '' publishes nothing."""
+    from redisession._keys import session_keys
+    from redisession._scripts import source
+    create = raw.register_script(source("create"))
+    pubsub = raw.pubsub(ignore_subscribe_messages=True)
+    glob, own = f"{prefix}:events", f"{prefix}:{{s1}}:events"
+    pubsub.subscribe(glob)
+    pubsub.ssubscribe(own)
+    try:
+        keys = list(session_keys(prefix, "s1"))
+        create(keys=keys, args=[f"{glob} {own}", "s1", "", "", "", 60, 0, "", "", "", "tok"])
+        create(keys=list(session_keys(prefix, "s2")),
+               args=["", "s2", "", "", "", 60, 0, "", "", "", "tok"])
+        got = []
+        deadline = time.monotonic() + 5
+        while len(got) < 2 and time.monotonic() < deadline:
+            msg = pubsub.get_message(timeout=0.1) or pubsub.get_sharded_message(timeout=0.1)
+            if msg:
+                got.append((msg["type"], json.loads(msg["data"])["sid"]))
+        assert pubsub.get_message(timeout=0.2) is None  # nothing for s2
+    finally:
+        pubsub.close()
+    assert sorted(got) == [("message", "s1"), ("smessage", "s1")]
+
+
 def test_event_model() -> None:
     ev = parse_event(b'{"type":"appended","sid":"a","v":3,"seq":2,"ts":1700000000123,'
                      b'"future_field":1}')

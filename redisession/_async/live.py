@@ -22,6 +22,8 @@ from .listener import Listener, follow
 
 
 class LiveStore:
+    """Cached reads, `subscribe`, `events`, `sweep` and `cache_info` of the store."""
+
     config: SessionConfig
     client: Any
     _cache: SnapshotCache | None
