@@ -97,6 +97,7 @@ def _peer(conn: Connection, url: str, prefix: str) -> None:
                 if msgs and msgs[-1].seq == seq:
                     conn.send(time.monotonic())
                     break
+                time.sleep(0)  # let the listener thread take the GIL, as an app's IO would
             else:
                 conn.send(None)
 
