@@ -57,7 +57,10 @@ class Listener:
             try:
                 # Also the first command of a fresh cluster client, which maps the slots
                 # that its pubsub needs.
-                await self._check_epoch()
+                if self.cache is not None:
+                    await self._check_epoch()
+                else:
+                    await self.client.ping()
                 await pubsub.subscribe(self.channel)
                 while not self.worker.stopping:
                     msg = await pubsub.get_message(timeout=self.worker.poll)
@@ -110,9 +113,9 @@ class Listener:
 
     async def _tick(self) -> None:
         now = time.monotonic()
-        if now >= self._next_check:
+        if self.cache is not None and now >= self._next_check:
             self._next_check = now + self.check_every
-            if await self._check_epoch() and self.cache is not None:
+            if await self._check_epoch():
                 self.cache.flush()
         if self.sweep is not None and self.sweep_every and now >= self._next_sweep:
             self._next_sweep = now + self.sweep_every

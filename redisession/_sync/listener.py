@@ -58,7 +58,10 @@ class Listener:
             try:
                 # Also the first command of a fresh cluster client, which maps the slots
                 # that its pubsub needs.
-                self._check_epoch()
+                if self.cache is not None:
+                    self._check_epoch()
+                else:
+                    self.client.ping()
                 pubsub.subscribe(self.channel)
                 while not self.worker.stopping:
                     msg = pubsub.get_message(timeout=self.worker.poll)
@@ -111,9 +114,9 @@ class Listener:
 
     def _tick(self) -> None:
         now = time.monotonic()
-        if now >= self._next_check:
+        if self.cache is not None and now >= self._next_check:
             self._next_check = now + self.check_every
-            if self._check_epoch() and self.cache is not None:
+            if self._check_epoch():
                 self.cache.flush()
         if self.sweep is not None and self.sweep_every and now >= self._next_sweep:
             self._next_sweep = now + self.sweep_every

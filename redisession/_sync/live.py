@@ -92,9 +92,11 @@ class LiveStore:
                             need_online=self.config.consistency == "eventual")
 
     def cache_info(self) -> CacheInfo:
-        """Counters of the local cache: hits, misses, refreshes (only the new messages were
-        fetched), evictions, invalidations, flushes; size and whether the listener is
-        subscribed. All zero when ``cache_size=0``."""
+        """Counters of the local cache: hits (served without fetching messages), misses
+        (the whole window fetched), refreshes (only the new messages fetched), evictions,
+        invalidations (entries marked stale or dropped by events), flushes (the listener's
+        first connect counts one); size and whether the listener is subscribed. All zero
+        when ``cache_size=0``."""
         if self._cache is None:
             return CacheInfo(hits=0, misses=0, refreshes=0, evictions=0, invalidations=0,
                              flushes=0, size=0, maxsize=0, listening=False)
