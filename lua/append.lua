@@ -1,13 +1,14 @@
 #!lua
 --[[ append: add messages to a session's window and trim it to its limits, in one step.
-KEYS  the session keys (lib/session): meta msgs arch dedup dedup_prev state
+KEYS  the session keys (lib/session): meta msgs arch dedup dedup_prev state lease stats live
 ARGV  [1] events channel ('' = none)
       [2] max_messages  [3] max_tokens  [4] max_history   store defaults; meta overrides win
       [5] dedup window: append calls remembered for retries (at least this many, at most twice)
       [6] name hint: the session's name if it has none yet ('' = none)
       [7] k, the number of messages, then 4 arguments per message:
           id, tokens (integer >= 0), kind (0 plain, 1 assistant tool call, 2 tool result), body
-Returns  {v, first_seq, last_seq, n, tokens, trimmed, duplicate, trimmed_through_seq}
+Returns  {v, first_seq, last_seq, n, tokens, trimmed, duplicate, trimmed_through_seq,
+          user, now_ms}   (user and time: for the per-user index the client updates next)
          n and tokens are the window's after trimming; duplicate = 1 when this call is a retry of
          one already stored (identified by its first message id): nothing is written and the
          stored reply of the first call is returned.
@@ -43,8 +44,10 @@ for i = 1, k do
   added = added + toks[i]
 end
 
+-- Everything the script needs from meta, in one call.
 local f = redis.call('HMGET', meta, 'id', 'seq', 'n', 'tokens', 'name',
-  'max_messages', 'max_tokens', 'max_history')
+  'max_messages', 'max_tokens', 'max_history', 'user', 'v',
+  'total_messages', 'total_tokens', 'total_trimmed', 'ttl', 'deadline')
 if not f[1] then fail('RS_NOT_FOUND', 'no session with this id') end
 local sid = f[1]
 local max_messages = limit(f[6], ARGV[2])
@@ -57,6 +60,7 @@ if seen then
   local reply = {}
   for x in string.gmatch(seen, '[^,]+') do reply[#reply + 1] = tonumber(x) end
   reply[7] = 1
+  reply[9], reply[10] = f[9] or '', now_ms()
   return reply
 end
 
@@ -69,15 +73,19 @@ for i = 1, k do
   elements[i] = cmsgpack.pack({seq, toks[i], kinds[i]}) .. bodies[i]
 end
 redis.call('RPUSH', msgs, unpack(elements))
-local n = tonumber(f[3]) + k
+local n_before = tonumber(f[3])
+local n = n_before + k
 local tokens = tonumber(f[4]) + added
 
--- Trim from the head: limits first, then any tool result left at the front.
+-- Trim from the head: limits first, then any tool result left at the front. A window that was
+-- not empty never starts on a tool result (every append leaves it so), so when no limit is
+-- exceeded only a window that was empty needs its head looked at.
 local trimmed, through = {}, 0
 while n > 0 do
+  local over = n > 1 and (n > max_messages or tokens > max_tokens)
+  if not over and n_before > 0 and #trimmed == 0 then break end
   local head = redis.call('LINDEX', msgs, 0)
   local h = header(head)
-  local over = n > 1 and (n > max_messages or tokens > max_tokens)
   if not over and h[3] ~= KIND_TOOL_RESULT then break end
   redis.call('LPOP', msgs)
   trimmed[#trimmed + 1] = head
@@ -90,14 +98,14 @@ if #trimmed > 0 and max_history > 0 then
   redis.call('LTRIM', arch, -max_history, -1)
 end
 
-local v = redis.call('HINCRBY', meta, 'v', 1)
-redis.call('HSET', meta, 'seq', seq, 'n', n, 'tokens', tokens, 'active', now)
-redis.call('HINCRBY', meta, 'total_messages', k)
-redis.call('HINCRBY', meta, 'total_tokens', added)
-redis.call('HINCRBY', meta, 'total_trimmed', #trimmed)
+local v = tonumber(f[10]) + 1
+local fields = {'v', v, 'seq', seq, 'n', n, 'tokens', tokens, 'active', now,
+  'total_messages', tonumber(f[11]) + k, 'total_tokens', tonumber(f[12]) + added,
+  'total_trimmed', tonumber(f[13]) + #trimmed}
 if name_hint ~= '' and (f[5] == false or f[5] == '') then
-  redis.call('HSET', meta, 'name', name_hint)
+  fields[#fields + 1], fields[#fields + 2] = 'name', name_hint
 end
+redis.call('HSET', meta, unpack(fields))
 
 local reply = {v, first_seq, seq, n, tokens, #trimmed, 0, through}
 redis.call('HSET', dedup, ids[1], table.concat(reply, ','))
@@ -105,11 +113,15 @@ if redis.call('HLEN', dedup) >= dedup_window then
   redis.call('RENAME', dedup, dedup_prev)
 end
 
-expire_all(session_ttl_ms(meta, now))
+expire_all(ttl_of(f[14], f[15], now), now)
+count_stat('messages', k)
+count_stat('tokens', added)
+count_stat('trimmed', #trimmed)
 publish(channel, {type = 'appended', sid = sid, v = v, seq = seq, first_seq = first_seq,
   count = k, n = n, tokens = tokens, ts = now})
 if #trimmed > 0 then
   publish(channel, {type = 'trimmed', sid = sid, v = v, count = #trimmed, through_seq = through,
     n = n, tokens = tokens, ts = now})
 end
+reply[9], reply[10] = f[9] or '', now
 return reply

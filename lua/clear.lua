@@ -1,6 +1,6 @@
 #!lua
 --[[ clear: empty a session's window and archive; keep the session, its state and its counters.
-KEYS  the session keys (lib/session): meta msgs arch dedup dedup_prev state
+KEYS  the session keys (lib/session): meta msgs arch dedup dedup_prev state lease stats live
 ARGV  [1] events channel ('' = none)
 Returns  {v, number of messages removed (window + archive)}
 Errors   RS_NOT_FOUND no such session
@@ -19,6 +19,6 @@ local removed = redis.call('LLEN', msgs) + redis.call('LLEN', arch)
 redis.call('DEL', msgs, arch, KEYS[4], KEYS[5])
 local v = redis.call('HINCRBY', meta, 'v', 1)
 redis.call('HSET', meta, 'n', 0, 'tokens', 0, 'active', now)
-expire_all(session_ttl_ms(meta, now))
+expire_all(session_ttl_ms(meta, now), now)
 publish(ARGV[1], {type = 'cleared', sid = f[1], v = v, count = removed, seq = tonumber(f[2]), ts = now})
 return {v, removed}

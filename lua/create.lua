@@ -1,6 +1,6 @@
 #!lua
 --[[ create: make a new, empty session.
-KEYS  the session keys (lib/session): meta msgs arch dedup dedup_prev state
+KEYS  the session keys (lib/session): meta msgs arch dedup dedup_prev state lease stats live
 ARGV  [1] events channel ('' = none)   [2] session id   [3] user id ('' = none)   [4] name
       [5] metadata JSON ('' = none)    [6] idle TTL seconds (> 0)   [7] lifetime seconds (0 = none)
       [8] max_messages  [9] max_tokens  [10] max_history   (per-session overrides, '' = store default)
@@ -38,7 +38,8 @@ else
   for i = 1, 3 do
     if ARGV[7 + i] ~= '' then redis.call('HSET', KEYS[1], names[i], ARGV[7 + i]) end
   end
-  expire_all(session_ttl_ms(KEYS[1], now))
+  expire_all(session_ttl_ms(KEYS[1], now), now)
+  count_stat('created', 1)
   publish(channel, {type = 'created', sid = sid, user = user, v = 1, ts = now})
 end
 

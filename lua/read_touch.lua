@@ -9,6 +9,6 @@ is not a mutation, only a sign of life.
 if redis.call('EXISTS', KEYS[1]) == 1 then
   local now = now_ms()
   redis.call('HSET', KEYS[1], 'active', now)
-  expire_all(session_ttl_ms(KEYS[1], now))
+  expire_all(session_ttl_ms(KEYS[1], now), now)
 end
 return read_session(ARGV[1], ARGV[2])

@@ -1,6 +1,6 @@
 #!lua
 --[[ touch: refresh the sliding TTL of every key of a session, optionally setting a new idle TTL.
-KEYS  the session keys (lib/session): meta msgs arch dedup dedup_prev state
+KEYS  the session keys (lib/session): meta msgs arch dedup dedup_prev state lease stats live
 ARGV  [1] events channel ('' = none)  [2] new idle TTL seconds ('' = keep)  [3] publish 'touched' (0/1)
 Returns  remaining TTL in ms
 Errors   RS_NOT_FOUND no such session;  RS_INVALID malformed TTL

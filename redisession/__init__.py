@@ -6,10 +6,13 @@ Every mutation is one atomic Lua script; the sync `SessionStore` and the asyncio
 
 from ._async.store import AsyncSessionStore
 from ._cache import CacheInfo
+from ._manage import StoreStats
+from ._summarizer import Summarizer
 from ._sync.store import SessionStore
 from .config import ConnectionSettings, SessionConfig
 from .errors import (
     DuplicateMessageId,
+    ImportFormatError,
     InvalidConfig,
     InvalidInput,
     InvalidMessage,
@@ -20,10 +23,11 @@ from .errors import (
     SessionExists,
     SessionNotFound,
     StoreFullError,
+    SummaryConflict,
     UnsupportedServer,
 )
 from .events import EVENT_TYPES, Event, EventType, parse_event
-from .models import AppendResult, Message, Role, Session
+from .models import AppendResult, Message, Role, Session, SummaryResult
 from .tokenizers import Tokenizer, estimate_tokens, tiktoken_tokenizer
 
 __version__ = "0.1.0"
@@ -37,6 +41,7 @@ __all__ = [
     "EVENT_TYPES",
     "Event",
     "EventType",
+    "ImportFormatError",
     "InvalidConfig",
     "InvalidInput",
     "InvalidMessage",
@@ -52,6 +57,10 @@ __all__ = [
     "SessionNotFound",
     "SessionStore",
     "StoreFullError",
+    "StoreStats",
+    "Summarizer",
+    "SummaryConflict",
+    "SummaryResult",
     "Tokenizer",
     "UnsupportedServer",
     "estimate_tokens",

@@ -31,6 +31,25 @@ from .models import AppendResult, Message, Session
 __all__ = ["CacheInfo", "Entry", "SnapshotCache", "merge_after"]
 
 
+SELF_MANAGED = frozenset({"create", "append", "clear", "touch", "delete", "read", "read_touch",
+                          "dump"})
+"""Scripts after which the store updates (or leaves) the writer's own entry itself."""
+
+WINDOW_KEPT = frozenset({"set_state", "delete_state", "incr_state", "summarize_begin",
+                         "summarize_commit", "summarize_release"})
+"""Scripts that change meta or state, or trim the window's head, but never rewrite the
+messages it keeps: a cached window stays a valid prefix. After any other script (import, and
+scripts added later) the writer drops its entry."""
+
+
+def script_name(scripts: Any, script: Any) -> str:
+    """The name under which ``scripts`` (a `Scripts`) holds ``script``; '' if none."""
+    for name, value in vars(scripts).items():
+        if value is script:
+            return name
+    return ""
+
+
 class CacheInfo(BaseModel):
     """Counters of a store's local cache (`SessionStore.cache_info`)."""
 
@@ -135,14 +154,12 @@ class SnapshotCache:
             if v is not None:
                 self._latest[sid] = max(v, self._latest.get(sid, 0))
             entry = self._entries.get(sid)
-            if entry is None:
-                return
+            if entry is None or (v is not None and v <= entry.v):
+                return  # the entry already includes this change (often our own write)
             if drop:
                 del self._entries[sid]
-            elif v is None or v > entry.v:
-                self._entries[sid] = replace(entry, stale=True)
             else:
-                return
+                self._entries[sid] = replace(entry, stale=True)
             self.counts["invalidations"] += 1
 
     def flush(self) -> None:
@@ -191,10 +208,11 @@ def as_stored(message: Message, seq: int, tokens: int) -> Message:
         "created_at": datetime.fromtimestamp(created / 1_000_000, tz=timezone.utc)})
 
 
-def after_append(entry: Entry | None, result: AppendResult,
-                 prepared: Sequence[Prepared]) -> tuple[Session, list[Message]] | None:
+def after_append(entry: Entry | None, result: AppendResult, prepared: Sequence[Prepared],
+                 active_ms: int) -> tuple[Session, list[Message]] | None:
     """The writer's own entry advanced by an append reply, or None when it cannot be (no entry,
-    the entry was not exactly one version behind, or the call was a retried duplicate)."""
+    the entry was not exactly one version behind, or the call was a retried duplicate).
+    ``active_ms`` is the server time the script wrote as the session's last activity."""
     if entry is None or result.duplicate or entry.v != result.version - 1:
         return None
     added = [as_stored(p.message, result.first_seq + i, p.tokens)
@@ -203,7 +221,7 @@ def after_append(entry: Entry | None, result: AppendResult,
     combined = [*entry.messages, *added]
     window = combined[len(combined) - n:]
     s = entry.session
-    now = datetime.now(timezone.utc)
+    now = datetime.fromtimestamp(active_ms / 1000, tz=timezone.utc)
     update: dict[str, Any] = dict(
         version=result.version, last_seq=result.last_seq, message_count=n,
         token_count=result.token_count, total_messages=s.total_messages + len(prepared),
@@ -216,15 +234,6 @@ def after_append(entry: Entry | None, result: AppendResult,
     if not _window_ok(session, window):
         return None
     return session, window
-
-
-def after_clear(entry: Entry | None, v: int) -> tuple[Session, list[Message]] | None:
-    """The writer's own entry after ``clear`` (empty window), if it was one version behind."""
-    if entry is None or entry.v != v - 1:
-        return None
-    return entry.session.model_copy(update=dict(
-        version=v, message_count=0, token_count=0,
-        last_activity=datetime.now(timezone.utc))), []
 
 
 def expires_in(session: Session) -> float:

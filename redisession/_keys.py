@@ -8,9 +8,11 @@ the layout (and the hash tag).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 from . import defaults
+from ._slots import slot_tag
 from .errors import InvalidSessionId
 
 _ID = re.compile(r"[A-Za-z0-9._-]+")
@@ -41,10 +43,25 @@ class SessionKeys(NamedTuple):
     dedup: str
     dedup_prev: str
     state: str
+    lease: str
+    """Summarization lease: has its own short TTL; never refreshed by expire_all."""
+    stats: str
+    """Counters of every session in this hash slot (shared, never expires): _stats.py."""
+    live: str
+    """ZSET sid -> expiry ms of the sessions in this slot (shared, never expires)."""
+
+    @property
+    def own(self) -> tuple[str, ...]:
+        """The keys that belong to this session alone (the shared stats keys left out)."""
+        return (self.meta, self.msgs, self.arch, self.dedup, self.dedup_prev, self.state,
+                self.lease)
 
 
+@lru_cache(maxsize=4096)
 def session_keys(prefix: str, sid: str) -> SessionKeys:
+    """Every key of session ``sid`` (validated). Cached: hot sessions ask again and again."""
     base = f"{prefix}:{{{check_id(sid)}}}"
+    stats = stats_key(prefix, slot_tag(sid))
     return SessionKeys(
         meta=f"{base}:meta",
         msgs=f"{base}:msgs",
@@ -52,6 +69,9 @@ def session_keys(prefix: str, sid: str) -> SessionKeys:
         dedup=f"{base}:dedup",
         dedup_prev=f"{base}:dedup:prev",
         state=f"{base}:state",
+        lease=f"{base}:lease",
+        stats=stats,
+        live=f"{stats}:live",
     )
 
 
@@ -76,3 +96,11 @@ def expiry_index(prefix: str) -> str:
 def epoch_key(prefix: str) -> str:
     """STRING: a random token; when it vanishes (FLUSHALL) every local cache flushes."""
     return f"{prefix}:epoch"
+
+
+def stats_key(prefix: str, tag: str) -> str:
+    return f"{prefix}:stats:{{{tag}}}"
+
+
+def stats_shards(prefix: str) -> str:
+    return f"{prefix}:stats:shards"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from cachetools import TTLCache
 from redis.exceptions import OutOfMemoryError, ResponseError
 
 from ._codec import decode_element, encode_body, kind_of
@@ -27,6 +28,7 @@ from .errors import (
     SessionExists,
     SessionNotFound,
     StoreFullError,
+    SummaryConflict,
 )
 from .models import ROLES, AppendResult, Message, Session
 from .tokenizers import Tokenizer, count_message
@@ -166,6 +168,8 @@ def parse_meta(flat: Sequence[Any], pttl: int) -> Session:
         expires_at=_ms(deadline) if deadline else None,
         max_messages=opt("max_messages"), max_tokens=opt("max_tokens"),
         max_history=opt("max_history"),
+        summary=f.get("summary") or None, summarized_through_seq=int(f.get("summary_seq") or 0),
+        summary_tokens=int(f.get("summary_tokens") or 0), summaries=int(f.get("summaries") or 0),
     )
 
 
@@ -186,11 +190,13 @@ def parse_read(reply: Sequence[Any]) -> Snapshot | None:
 
 
 def parse_append(sid: str, reply: Sequence[Any], prepared: Sequence[Prepared]) -> AppendResult:
-    v, first, last, n, tokens, trimmed, dup, through = (int(x) for x in reply)
-    return AppendResult(session_id=sid, version=v, first_seq=first, last_seq=last,
-                        message_count=n, token_count=tokens, trimmed=trimmed,
-                        trimmed_through_seq=through, duplicate=bool(dup),
-                        message_ids=tuple(p.message.id for p in prepared))
+    v, first, last, n, tokens, trimmed, dup, through = (int(x) for x in reply[:8])
+    # Built from a script's integers: no validation needed (and none paid on the hot path).
+    return AppendResult.model_construct(session_id=sid, version=v, first_seq=first,
+                                        last_seq=last,
+                                        message_count=n, token_count=tokens, trimmed=trimmed,
+                                        trimmed_through_seq=through, duplicate=bool(dup),
+                                        message_ids=tuple(p.message.id for p in prepared))
 
 
 def with_seqs(prepared: Sequence[Prepared], result: AppendResult) -> list[Message]:
@@ -231,6 +237,8 @@ def map_error(exc: ResponseError, sid: str) -> Exception:
         return SessionNotFound(sid)
     if code == "RS_EXISTS":
         return SessionExists(sid)
+    if code == "RS_CONFLICT":
+        return SummaryConflict(f"session {sid!r}: {message}")
     if code == "RS_INVALID":
         return InvalidInput(f"session {sid!r}: {message}")
     return ScriptError(f"session {sid!r}: {text}")
@@ -240,3 +248,18 @@ def map_error(exc: ResponseError, sid: str) -> Exception:
 
 def new_session_id() -> str:
     return uuid.uuid4().hex
+
+
+def recent_set(seconds: float, size: int = 65536) -> TTLCache[str, bool] | None:
+    """Keys seen in the last ``seconds`` (None when 0: nothing is ever skipped)."""
+    return TTLCache(maxsize=size, ttl=seconds) if seconds > 0 else None
+
+
+def first_in_interval(recent: TTLCache[str, bool] | None, key: str) -> bool:
+    """True (and remember ``key``) unless ``key`` was seen within the interval."""
+    if recent is None:
+        return True
+    if key in recent:
+        return False
+    recent[key] = True
+    return True

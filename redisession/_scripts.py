@@ -13,7 +13,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-NAMES = ("create", "append", "read", "read_touch", "touch", "clear", "delete")
+NAMES = ("create", "append", "read", "read_touch", "touch", "clear", "delete",
+         # session management (issue 4)
+         "set_state", "delete_state", "incr_state", "summarize_begin", "summarize_commit",
+         "summarize_release", "dump", "import_session", "stats_prune")
 _INCLUDE = re.compile(r'^--- @include "([\w/]+)"\s*$', re.M)
 
 
@@ -56,3 +59,12 @@ class Scripts:
     touch: Any
     clear: Any
     delete: Any
+    set_state: Any
+    delete_state: Any
+    incr_state: Any
+    summarize_begin: Any
+    summarize_commit: Any
+    summarize_release: Any
+    dump: Any
+    import_session: Any
+    stats_prune: Any

@@ -33,6 +33,11 @@ class SessionConfig(BaseModel):
     touch_on_read: bool = False
     events: bool = True
     touch_events: bool = False
+    index_interval: float = Field(defaults.INDEX_INTERVAL, ge=0, description=(
+        "seconds between moves of a session in its user's index (0 = every append)"))
+    summarize_at: float = Field(defaults.SUMMARIZE_AT, gt=0, le=1, description=(
+        "with a store summarizer: summarize when the window passes this share of max_tokens"))
+    summary_lease: float = Field(defaults.SUMMARY_LEASE, gt=0, description="seconds")
     cache_size: int = Field(defaults.CACHE_SIZE, ge=0, description="local LRU size, 0 = off")
     cache_max_age: float = Field(defaults.CACHE_MAX_AGE, gt=0,
                                  description="seconds a cached session is trusted")

@@ -61,3 +61,16 @@ every read checks the version with one small round trip (and fetches only what c
 EPOCH_CHECK_INTERVAL = 1.0
 """Seconds between the listener's checks of the server's run ids and epoch token (restart,
 failover, FLUSHALL); at most ``cache_max_age``."""
+
+INDEX_INTERVAL = 1.0
+"""Seconds between two moves of one session in its user's index by one store. The index lives in
+another Cluster slot, so each move is a second round trip; a chat turn's appends mostly skip it,
+and the listing order is exact to within this interval. 0 moves it on every append."""
+
+SUMMARIZE_AT = 0.7
+"""With a summarizer given to the store, a window past this share of ``max_tokens`` is folded
+into the summary after the append, down to half that share. Leaves room for the summary and
+the model's answer before trimming would drop messages unsummarized."""
+
+SUMMARY_LEASE = 60.0
+"""Seconds one instance may spend summarizing a session before another may take over."""

@@ -11,6 +11,8 @@
     │   │   ├── MessageTooLarge                 encoded message over max_message_bytes
     │   │   └── DuplicateMessageId              two messages of one call share an id
     │   └── InvalidConfig                       a limit that is not positive, a bad URL, ...
+    ├── SummaryConflict                         another instance summarized first (nothing written)
+    ├── ImportFormatError    (also ValueError)  an export file that is malformed or truncated
     ├── StoreFullError                          Redis refused the write: out of memory
     ├── UnsupportedServer                       Redis older than 7.0
     └── ScriptError                             a Lua script failed in a way not listed here
@@ -79,3 +81,15 @@ class UnsupportedServer(RedisessionError):
 
 class ScriptError(RedisessionError):
     """A Lua script failed with an error redisession does not map to anything more precise."""
+
+
+class SummaryConflict(RedisessionError):
+    """A summary was not stored: another instance holds the lease or committed first."""
+
+
+class ImportFormatError(RedisessionError, ValueError):
+    """An export file that cannot be imported; ``line`` is the 1-based line at fault."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(f"line {line}: {message}")
+        self.line = line

@@ -23,15 +23,18 @@ from pydantic import BaseModel, ConfigDict, field_serializer, field_validator
 
 __all__ = ["EVENT_TYPES", "Event", "EventType", "parse_event"]
 
-EventType = Literal["created", "appended", "trimmed", "cleared", "deleted", "touched", "expired"]
+EventType = Literal["created", "appended", "trimmed", "cleared", "deleted", "touched", "expired",
+                    "summarized", "state_updated"]
 """Every event type. ``touched`` only when ``touch_events=True``; ``expired`` from `sweep()`."""
 
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
-# Changes that only add messages at the end, drop them from the head or empty the window:
-# a cached window stays a valid prefix, so a refresh may fetch only newer messages. After
-# any other type (including ones added later) a cache drops its entry and reads it whole.
-APPEND_ONLY = frozenset({"created", "appended", "trimmed", "cleared", "touched"})
+# Changes that only add messages at the end, drop them from the head, empty the window or
+# leave it alone (meta, state, summary): a cached window stays a valid prefix, so a refresh
+# may fetch only newer messages. After any other type (``created``: maybe a new incarnation,
+# or an import; and types added later) a cache drops its entry and reads it whole.
+APPEND_ONLY = frozenset({"appended", "trimmed", "cleared", "touched", "summarized",
+                         "state_updated"})
 
 
 class Event(BaseModel):
@@ -45,7 +48,9 @@ class Event(BaseModel):
         seq: last message seq (appended, cleared). first_seq: first seq of an append.
         count: messages appended / trimmed / removed. n, tokens: the window after the change.
         through_seq: last seq trimmed (trimmed). user: owner (created, deleted).
-        ttl: remaining TTL in ms (touched).
+        ttl: remaining TTL in ms (touched). keys: the state variables changed, deleted:
+        whether they were removed (state_updated). count, through_seq, tokens of a summary
+        (summarized).
     """
 
     model_config = ConfigDict(frozen=True, extra="allow")
@@ -62,6 +67,8 @@ class Event(BaseModel):
     through_seq: int | None = None
     user: str | None = None
     ttl: int | None = None
+    keys: list[str] | None = None
+    deleted: bool | None = None
 
     @field_validator("ts", mode="before")
     @classmethod

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from . import defaults
 from .errors import InvalidMessage
 
-__all__ = ["AppendResult", "Message", "Role", "Session"]
+__all__ = ["AppendResult", "Message", "Role", "Session", "SummaryResult"]
 
 Role = Literal["user", "assistant", "system", "tool"]
 ROLES: tuple[str, ...] = ("user", "assistant", "system", "tool")
@@ -98,6 +98,10 @@ class Session(BaseModel):
     max_messages: int | None = Field(None, description="per-session override, else store's")
     max_tokens: int | None = None
     max_history: int | None = None
+    summary: str | None = Field(default=None, description="rolling summary of archived messages")
+    summarized_through_seq: int = Field(default=0, description="last seq folded into the summary")
+    summary_tokens: int = 0
+    summaries: int = Field(default=0, description="summaries committed for this session")
 
 
 class AppendResult(BaseModel):
@@ -115,3 +119,19 @@ class AppendResult(BaseModel):
     trimmed_through_seq: int = Field(description="seq of the last message trimmed, 0 if none")
     duplicate: bool = Field(description="True when this call was a retry of one already stored")
     message_ids: tuple[str, ...]
+
+
+class SummaryResult(BaseModel):
+    """What one ``summarize`` call did."""
+
+    model_config = ConfigDict(frozen=True)
+
+    session_id: str
+    summarized: bool = Field(description="a new summary was stored")
+    busy: bool = Field(default=False, description="another instance holds the lease: nothing done")
+    count: int = Field(default=0, description="messages folded into the summary by this call")
+    through_seq: int = Field(default=0, description="the watermark now (summarized_through_seq)")
+    lost: int = Field(default=0, description=(
+        "messages the archive dropped (max_history) before they could be summarized"))
+    version: int | None = None
+    summary: str | None = None

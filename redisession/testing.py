@@ -13,13 +13,14 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import redis
 
-__all__ = ["RedisCluster3", "RedisServer", "free_port", "redis_server_binary"]
+__all__ = ["RedisCluster3", "RedisSentinelSet", "RedisServer", "free_port", "redis_url_or_private",
+           "redis_server_binary"]
 
 
 def redis_server_binary() -> str:
@@ -59,8 +60,10 @@ class RedisServer:
         port: a port to use (default: a free one).
     """
 
-    def __init__(self, config: Mapping[str, str] | None = None, port: int | None = None) -> None:
+    def __init__(self, config: Mapping[str, str] | None = None, port: int | None = None,
+                 sentinel_lines: Sequence[str] = ()) -> None:
         self.port = port or free_port()
+        self.sentinel_lines = list(sentinel_lines)
         self.dir = Path(tempfile.mkdtemp(prefix=f"redisession-{self.port}-"))
         self.config = {
             "bind": "127.0.0.1", "save": "", "appendonly": "no", "daemonize": "no",
@@ -84,6 +87,10 @@ class RedisServer:
 
     def start(self, timeout: float = 10.0) -> RedisServer:
         args = [redis_server_binary(), "--port", str(self.port)]
+        if self.sentinel_lines:  # Sentinel needs a config file it can rewrite
+            conf = self.dir / "sentinel.conf"
+            conf.write_text("\n".join(self.sentinel_lines) + "\n")
+            args = [redis_server_binary(), str(conf), "--sentinel", "--port", str(self.port)]
         for name, value in self.config.items():
             args += [f"--{name}", value]
         with open(self.dir / "stderr.log", "ab") as err:
@@ -162,7 +169,7 @@ class RedisCluster3:
             for node in self.nodes:
                 node.start()
             ranges = [(0, 5460), (5461, 10922), (10923, 16383)]
-            for node, (lo, hi) in zip(self.nodes, ranges):
+            for node, (lo, hi) in zip(self.nodes, ranges, strict=True):
                 with node.client() as c:
                     c.execute_command("CLUSTER", "ADDSLOTSRANGE", lo, hi)
             with self.nodes[0].client() as c:
@@ -189,6 +196,61 @@ class RedisCluster3:
             node.cleanup()
 
     def __enter__(self) -> RedisCluster3:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()
+
+
+class RedisSentinelSet:
+    """A primary, one replica and one Sentinel monitoring them as ``mymaster``."""
+
+    service = "mymaster"
+
+    def __init__(self) -> None:
+        self.primary = RedisServer()
+        self.replica = RedisServer({"replicaof": f"127.0.0.1 {self.primary.port}"})
+        self.sentinel = RedisServer(
+            {"save": "", "appendonly": "no"},
+            sentinel_lines=[f"sentinel monitor {self.service} 127.0.0.1 {self.primary.port} 1",
+                            f"sentinel down-after-milliseconds {self.service} 1000",
+                            f"sentinel failover-timeout {self.service} 5000"])
+        for key in ("maxmemory-policy", "repl-diskless-sync-delay", "appendonly", "save"):
+            self.sentinel.config.pop(key, None)
+
+    @property
+    def url(self) -> str:
+        return f"redis+sentinel://127.0.0.1:{self.sentinel.port}/{self.service}"
+
+    def start(self, timeout: float = 20.0) -> RedisSentinelSet:
+        try:
+            self.primary.start()
+            self.replica.start()
+            self.sentinel.start()
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:  # replica synced, and Sentinel knows it
+                with self.replica.client() as c, self.sentinel.client() as s:
+                    synced = c.info("replication").get("master_link_status") == "up"
+                    known = s.sentinel_slaves(self.service)
+                ready = [r for r in known
+                         if r["flags"] == "slave" and r["master-link-status"] == "ok"]
+                if synced and ready:
+                    return self
+                time.sleep(0.05)
+            raise RuntimeError("replica did not sync, or Sentinel did not discover it")
+        except BaseException:
+            self.cleanup()
+            raise
+
+    def master_port(self) -> int:
+        with redis.Redis(port=self.sentinel.port, socket_timeout=5) as s:
+            return int(s.sentinel_get_master_addr_by_name(self.service)[1])
+
+    def cleanup(self) -> None:
+        for server in (self.sentinel, self.replica, self.primary):
+            server.cleanup()
+
+    def __enter__(self) -> RedisSentinelSet:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -28,6 +28,11 @@ REPLACEMENTS = {
     "aclose": "close",
     "__aenter__": "__enter__",
     "__aexit__": "__exit__",
+    # session management (issue 4)
+    "AsyncManageMixin": "ManageMixin",
+    "AsyncSummaryMixin": "SummaryMixin",
+    "AsyncTransferMixin": "TransferMixin",
+    "resolve_async": "resolve_sync",
 }
 
 # Words in docstrings and comments that unasync's token rules do not reach.
@@ -63,7 +68,8 @@ def main() -> int:
             current = PKG / "_sync" / fresh.name
             old = current.read_text() if current.exists() else ""
             if old != fresh.read_text():
-                drift += difflib.unified_diff(old.splitlines(True), fresh.read_text().splitlines(True),
+                new = fresh.read_text()
+                drift += difflib.unified_diff(old.splitlines(True), new.splitlines(True),
                                               str(current), f"generated {fresh.name}")
         if drift:
             sys.stdout.writelines(drift)

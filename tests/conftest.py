@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -20,12 +21,30 @@ from redisession import AsyncSessionStore, SessionStore
 from redisession.testing import RedisCluster3, RedisServer
 
 
+def _docker_engine() -> bool:
+    try:
+        import docker  # testcontainers' dependency
+
+        docker.from_env().ping()
+        return True
+    except Exception:
+        return False
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    """A standalone Redis: $REDIS_URL, else a private redis-server for the whole run."""
+    """A standalone Redis: $REDIS_URL, else a private redis-server for the whole run, else (no
+    redis-server on PATH but a Docker engine and testcontainers installed) a redis:7 container."""
     url = os.environ.get("REDIS_URL")
     if url:
         yield url
+        return
+    if shutil.which("redis-server") is None and _docker_engine():
+        from testcontainers.redis import RedisContainer
+
+        with RedisContainer("redis:7") as container:
+            host, port = container.get_container_host_ip(), container.get_exposed_port(6379)
+            yield f"redis://{host}:{port}/0"
         return
     with RedisServer() as server:
         yield server.url

@@ -90,15 +90,21 @@ async def test_live_sessions_are_rescored_not_reported(store_factory: Any,
     assert raw.zscore(index, s.id) is None
 
 
-async def test_sweep_needs_the_index(redis_url: str, prefix: str) -> None:
+async def test_any_store_sweeps_what_indexing_stores_tracked(redis_url: str,
+                                                             prefix: str) -> None:
     with pytest.raises(InvalidConfig):
         SessionStore.from_url(redis_url, prefix=prefix, sweep_interval=1)
-    store = AsyncSessionStore.from_url(redis_url, prefix=prefix)
+    tracking = AsyncSessionStore.from_url(redis_url, prefix=prefix, expiry_events=True)
+    plain = AsyncSessionStore.from_url(redis_url, prefix=prefix)
     try:
-        with pytest.raises(InvalidConfig):
-            await store.sweep()
+        tracked = await tracking.create(ttl=1)
+        untracked = await plain.create(ttl=1)
+        await wait_gone(plain, tracked.id)
+        await wait_gone(plain, untracked.id)
+        assert await plain.sweep() == [tracked.id]  # e.g. a cron job's store
     finally:
-        await store.aclose()
+        await tracking.aclose()
+        await plain.aclose()
 
 
 @pytest.mark.slow

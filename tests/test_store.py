@@ -50,7 +50,7 @@ async def test_message_fields_round_trip(store: Any) -> None:
     ]
     await store.append(s.id, *sent)
     got = await store.messages(s.id)
-    for i, (a, b) in enumerate(zip(sent, got)):
+    for i, (a, b) in enumerate(zip(sent, got, strict=True)):
         assert b.seq == i + 1
         assert a.model_dump(exclude={"seq", "tokens"}) == b.model_dump(exclude={"seq", "tokens"})
     assert got[0].tokens == 3

@@ -7,6 +7,9 @@
 --   KEYS[4] dedup  HASH  first message id of an append call -> that call's reply
 --   KEYS[5] dedup_prev   the previous generation of dedup (rotated when dedup is full)
 --   KEYS[6] state  HASH  per-session variables
+--   KEYS[7] lease  STRING summarization lease (own short TTL; expire_all leaves it alone)
+--   KEYS[8] stats  HASH  counters of all sessions in this slot (shared: never expires)
+--   KEYS[9] live   ZSET  sid -> expiry ms of the sessions in this slot (shared: never expires)
 -- A stored message is a msgpack header [seq, tokens, kind] written here, followed by the
 -- client's msgpack body, which Lua never decodes. kind: 0 plain, 1 assistant asking for
 -- tool calls, 2 tool result.
@@ -38,22 +41,38 @@ local function limit(override, default)
   return tonumber(default)
 end
 
--- Idle TTL (ms) of the session, capped by its absolute deadline (meta `deadline`, 0 = none).
-local function session_ttl_ms(meta_key, now)
-  local f = redis.call('HMGET', meta_key, 'ttl', 'deadline')
-  local ttl = tonumber(f[1]) * 1000
-  local deadline = tonumber(f[2]) or 0
+-- Idle TTL (ms) from meta's `ttl` (s), capped by its absolute `deadline` (ms, 0 = none).
+local function ttl_of(ttl_s, deadline, now)
+  local ttl = tonumber(ttl_s) * 1000
+  deadline = tonumber(deadline) or 0
   if deadline > 0 then
     ttl = math.min(ttl, math.max(1, deadline - now))
   end
   return ttl
 end
 
--- Every key of the session gets the same TTL: none is ever left without one.
-local function expire_all(ttl)
-  for i = 1, #KEYS do
+local function session_ttl_ms(meta_key, now)
+  local f = redis.call('HMGET', meta_key, 'ttl', 'deadline')
+  return ttl_of(f[1], f[2], now)
+end
+
+-- The session's own keys (KEYS[1..OWN_KEYS]) get the same TTL: none is ever left without one.
+-- The lease keeps its own short TTL; the shared stats keys never expire, and `live` records the
+-- session's new expiry so stats can count active and expired sessions without a SCAN.
+local OWN_KEYS = 6
+
+local function expire_all(ttl, now)
+  for i = 1, OWN_KEYS do
     redis.call('PEXPIRE', KEYS[i], ttl)
   end
+  if KEYS[9] then
+    redis.call('ZADD', KEYS[9], (now or now_ms()) + ttl, string.match(KEYS[1], '{(.-)}'))
+  end
+end
+
+-- Adds to the slot's shared counters (KEYS[8], see redisession/_stats.py).
+local function count_stat(field, by)
+  if KEYS[8] and by ~= 0 then redis.call('HINCRBY', KEYS[8], field, by) end
 end
 
 local function header(element)

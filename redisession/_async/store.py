@@ -24,9 +24,12 @@ from .._keys import (
     expiry_index,
     session_events_channel,
     session_keys,
+    user_sessions,
 )
+from .._manage import with_summary
 from .._ops import MessageLike, Snapshot
 from .._scripts import Scripts
+from .._summarizer import Summarizer
 from ..config import ConnectionSettings, SessionConfig
 from ..defaults import EPOCH_CHECK_INTERVAL
 from ..errors import InvalidConfig, SessionNotFound
@@ -35,9 +38,12 @@ from ..tokenizers import Tokenizer, estimate_tokens
 from . import sweeper
 from .listener import Listener
 from .live import LiveStore
+from .manage import AsyncManageMixin
+from .summary import AsyncSummaryMixin
+from .transfer import AsyncTransferMixin
 
 
-class AsyncSessionStore(LiveStore):
+class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin, LiveStore):
     """LLM conversation sessions in Redis, shared by every app instance that uses the same Redis.
 
     Args:
@@ -46,11 +52,14 @@ class AsyncSessionStore(LiveStore):
             given.
         config: store defaults (`SessionConfig`); keyword arguments may be given instead.
         tokenizer: counts tokens of messages that do not carry their own count.
+        summarizer: ``summarizer(previous_summary, messages) -> str`` (sync or async) for
+            ``summarize()``; given here, it also runs after an append once the window passes
+            ``summarize_at`` of ``max_tokens``.
     """
 
     def __init__(self, client: Any, config: SessionConfig | None = None, *,
                  tokenizer: Tokenizer | None = None, owns_client: bool = False,
-                 **settings: Any) -> None:
+                 summarizer: Summarizer | None = None, **settings: Any) -> None:
         if config is not None and settings:
             raise InvalidConfig("pass either config=SessionConfig(...) or keyword settings")
         if decodes_responses(client):
@@ -59,13 +68,16 @@ class AsyncSessionStore(LiveStore):
         self.config = config or SessionConfig.build(**settings)
         self.client = client
         self.tokenizer = tokenizer or estimate_tokens
+        self.summarizer = summarizer
         self._owns_client = owns_client
+        self._also_close: list[Any] = []  # the Sentinel clients from_url opened
+        self._indexed = _ops.recent_set(self.config.index_interval)
         self._scripts = Scripts(client)
         self._channel = events_channel(self.config.prefix) if self.config.events else ""
         self._ready = False
         c = self.config
         self._cache = SnapshotCache(c.cache_size, c.cache_max_age) if c.cache_size else None
-        self._index = expiry_index(c.prefix)
+        self._expiry_key = expiry_index(c.prefix)
         self._listener = Listener(client, events_channel(c.prefix), epoch_key(c.prefix),
                                   self._cache, min(EPOCH_CHECK_INTERVAL, c.cache_max_age),
                                   self.sweep, c.sweep_interval)
@@ -73,7 +85,8 @@ class AsyncSessionStore(LiveStore):
 
     @classmethod
     def from_url(cls, url: str, *, connection: ConnectionSettings | None = None,
-                 tokenizer: Tokenizer | None = None, **settings: Any) -> AsyncSessionStore:
+                 tokenizer: Tokenizer | None = None, summarizer: Summarizer | None = None,
+                 **settings: Any) -> AsyncSessionStore:
         """Connect to ``url`` (``redis://``, ``rediss://``, ``unix://``, ``redis+cluster://`` or
         ``redis+sentinel://host:port[,...]/service``) with explicit timeouts and retries.
 
@@ -94,9 +107,12 @@ class AsyncSessionStore(LiveStore):
                     "socket_timeout": conn.socket_timeout, "protocol": conn.protocol},
                 password=p.password, username=p.username, db=p.db, **kw)
             client = sentinel.master_for(p.service)
+            store = cls(client, config, tokenizer=tokenizer, owns_client=True)
+            store._also_close = list(sentinel.sentinels)
+            return store
         else:
             client = redis_async.Redis.from_url(p.url, **kw)
-        return cls(client, config, tokenizer=tokenizer, owns_client=True)
+        return cls(client, config, tokenizer=tokenizer, owns_client=True, summarizer=summarizer)
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -125,9 +141,12 @@ class AsyncSessionStore(LiveStore):
         keys = self._keys(sid)
         await self._ensure_ready()
         try:
-            return await script(keys=list(keys), args=args)
+            reply = await script(keys=list(keys), args=args)
         except ResponseError as e:
             raise _ops.map_error(e, sid) from e
+        if self._cache is not None:
+            self._after_script(script, sid)
+        return reply
 
     async def _fetch(self, sid: str, what: str = "window", after: int = 0) -> Snapshot:
         script = self._scripts.read_touch if self.config.touch_on_read else self._scripts.read
@@ -166,12 +185,14 @@ class AsyncSessionStore(LiveStore):
         args = _ops.create_args(
             self._events_arg(sid), sid, user_id, name, metadata, ttl or self.config.ttl,
             lifetime or self.config.lifetime, max_messages, max_tokens, max_history)
-        generation = await self._generation()
+        generation = await self._generation(sid)
         reply = await self._run(self._scripts.create, sid, args)
         session = _ops.parse_meta(reply[0], int(reply[1]))
+        await self._index(sid, session.user_id or "",
+                          int(session.last_activity.timestamp() * 1000), register=True)
         if self.config.expiry_events:
             created = int(session.created_at.timestamp() * 1000)
-            await sweeper.track(self.client, self._index, sid, created + int(reply[1]))
+            await sweeper.track(self.client, self._expiry_key, sid, created + int(reply[1]))
         if self._cache is not None and session.version == 1:
             self._cache_write(sid, (session, []), generation)
         return session
@@ -192,15 +213,17 @@ class AsyncSessionStore(LiveStore):
         """
         check_id(session_id)
         prepared = _ops.prepare(messages, self.config, self.tokenizer)
-        generation = await self._generation()
+        generation = await self._generation(session_id)
         reply = await self._run(self._scripts.append, session_id,
                                 _ops.append_args(self._events_arg(session_id), self.config,
                                                  prepared))
         result = _ops.parse_append(session_id, reply, prepared)
         if self._cache is not None:
             entry, _ = self._cache.lookup(session_id)
-            self._cache_write(session_id, _cache.after_append(entry, result, prepared),
-                              generation)
+            self._cache_write(session_id, _cache.after_append(entry, result, prepared,
+                                                              int(reply[9])), generation)
+        await self._index(session_id, _ops._text(reply[8]), int(reply[9]))
+        await self._auto_summarize(session_id, result.token_count)
         return result
 
     async def add(self, session_id: str, role: str, content: str,
@@ -221,7 +244,7 @@ class AsyncSessionStore(LiveStore):
         if self._cache is not None:  # TTL fields changed without a new version
             self._cache.mark_stale(session_id)
         if ttl is not None and self.config.expiry_events:
-            await sweeper.track(self.client, self._index, session_id,
+            await sweeper.track(self.client, self._expiry_key, session_id,
                                 int(time.time() * 1000) + remaining)
         return remaining / 1000
 
@@ -231,22 +254,23 @@ class AsyncSessionStore(LiveStore):
         Returns:
             How many messages were removed.
         """
-        generation = await self._generation()
         reply = await self._run(self._scripts.clear, session_id, [self._events_arg(session_id)])
-        if self._cache is not None:
-            entry, _ = self._cache.lookup(session_id)
-            self._cache_write(session_id, _cache.after_clear(entry, int(reply[0])), generation)
+        if self._cache is not None:  # the reply lacks the new activity time: refresh next read
+            self._cache.mark_stale(session_id)
         return int(reply[1])
 
     async def delete(self, session_id: str) -> bool:
         """Delete the session and all its keys. Returns False if there was nothing to delete."""
-        existed = bool(await self._run(self._scripts.delete, session_id,
-                                       [self._events_arg(session_id)]))
+        existed, user = await self._run(self._scripts.delete, session_id,
+                                        [self._events_arg(session_id)])
         if self._cache is not None:
             self._cache.discard(session_id)
+        if user:
+            await self.client.zrem(user_sessions(self.config.prefix, _ops._text(user)),
+                                   session_id)
         if self.config.expiry_events:  # else a sweep would report it as expired
-            await sweeper.untrack(self.client, self._index, session_id)
-        return existed
+            await sweeper.untrack(self.client, self._expiry_key, session_id)
+        return bool(existed)
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -271,13 +295,14 @@ class AsyncSessionStore(LiveStore):
         """The newest messages of the window that fit ``max_tokens``, oldest first.
 
         Never starts on a tool result whose assistant call does not fit. ``max_tokens``
-        defaults to the session's (or the store's) ``max_tokens``.
+        defaults to the session's (or the store's) ``max_tokens``. A rolling summary, if the
+        session has one, comes first as a system message and counts against the budget.
         """
         snap = await self._read(session_id)
         budget = max_tokens
         if budget is None:
             budget = snap.session.max_tokens or self.config.max_tokens
-        return _ops.select_context(snap.messages, budget)
+        return with_summary(snap.session, snap.messages, budget)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -288,6 +313,8 @@ class AsyncSessionStore(LiveStore):
         await self._listener.stop()
         if self._owns_client:
             await self.client.aclose()
+            for other in self._also_close:
+                await other.aclose()
 
     async def __aenter__(self) -> AsyncSessionStore:
         return self

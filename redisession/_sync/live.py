@@ -12,7 +12,7 @@ from typing import Any
 from .. import _cache
 from .._bg import STOP
 from .._cache import CacheInfo, SnapshotCache
-from .._keys import events_channel, session_events_channel
+from .._keys import check_id, events_channel, session_events_channel
 from .._ops import Snapshot
 from ..config import SessionConfig
 from ..errors import InvalidConfig, SessionNotFound
@@ -29,7 +29,8 @@ class LiveStore:
     client: Any
     _cache: SnapshotCache | None
     _listener: Listener
-    _index: str
+    _expiry_key: str
+    _scripts: Any
     _closed: bool
 
     def _fetch(self, sid: str, what: str = "window", after: int = 0) -> Snapshot:
@@ -38,9 +39,23 @@ class LiveStore:
     def _ensure_ready(self) -> None:
         raise NotImplementedError
 
-    def _generation(self) -> int:
+    def _after_script(self, script: Any, sid: str) -> None:
+        """After any script: the writer's own entry for scripts that do not update it
+        themselves. State and summary scripts keep the window (stale: refreshed cheaply);
+        any other script may have replaced it (dropped)."""
+        assert self._cache is not None
+        name = _cache.script_name(self._scripts, script)
+        if name in _cache.SELF_MANAGED:
+            return
+        if name in _cache.WINDOW_KEPT:
+            self._cache.mark_stale(sid)
+        else:
+            self._cache.discard(sid)
+
+    def _generation(self, sid: str) -> int:
         """The cache generation before a write, whose reply may then update the cache. In
         eventual mode the listener is started first: nothing is cached before it listens."""
+        check_id(sid)  # a bad id must not even start the listener (nothing written)
         if self._cache is None:
             return 0
         if self.config.consistency == "eventual":
@@ -51,6 +66,7 @@ class LiveStore:
         """A window or meta read through the local cache (``cache_size > 0``)."""
         cache = self._cache
         assert cache is not None
+        check_id(sid)
         eventual = self.config.consistency == "eventual"
         if eventual:
             self._listener.ensure_started()
@@ -163,15 +179,15 @@ class LiveStore:
         """Publish ``expired`` for sessions that expired since the last sweep (each once,
         whichever instance sweeps), and prune their entries from the deadline index.
 
-        Needs ``expiry_events=True``: only sessions created (or touched with a new TTL) with
-        it are indexed. With ``sweep_interval=N`` the listener sweeps every N seconds, so
-        an ``expired`` event arrives at most about N seconds after the session expired.
+        Only sessions created (or touched with a new TTL) by stores with
+        ``expiry_events=True`` are in the index; any store may sweep it (a cron job, the CLI's
+        ``redisession sweep``). With ``sweep_interval=N`` the listener sweeps every N
+        seconds, so an ``expired`` event arrives at most about N seconds after the session
+        expired.
 
         Returns:
             The ids of the sessions this call reported expired.
         """
-        if not self.config.expiry_events:
-            raise InvalidConfig("sweep() needs expiry_events=True (the deadline index)")
         self._ensure_ready()
         channel = events_channel(self.config.prefix) if self.config.events else ""
         own = self.config.events and self.config.session_events
@@ -179,5 +195,5 @@ class LiveStore:
         def channels(sid: str) -> tuple[str, str]:
             return channel, session_events_channel(self.config.prefix, sid) if own else ""
 
-        return sweeper.sweep(self.client, self.config.prefix, self._index, channels,
+        return sweeper.sweep(self.client, self.config.prefix, self._expiry_key, channels,
                                    limit)

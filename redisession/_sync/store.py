@@ -25,9 +25,12 @@ from .._keys import (
     expiry_index,
     session_events_channel,
     session_keys,
+    user_sessions,
 )
+from .._manage import with_summary
 from .._ops import MessageLike, Snapshot
 from .._scripts import Scripts
+from .._summarizer import Summarizer
 from ..config import ConnectionSettings, SessionConfig
 from ..defaults import EPOCH_CHECK_INTERVAL
 from ..errors import InvalidConfig, SessionNotFound
@@ -36,9 +39,12 @@ from ..tokenizers import Tokenizer, estimate_tokens
 from . import sweeper
 from .listener import Listener
 from .live import LiveStore
+from .manage import ManageMixin
+from .summary import SummaryMixin
+from .transfer import TransferMixin
 
 
-class SessionStore(LiveStore):
+class SessionStore(ManageMixin, SummaryMixin, TransferMixin, LiveStore):
     """LLM conversation sessions in Redis, shared by every app instance that uses the same Redis.
 
     Args:
@@ -47,11 +53,14 @@ class SessionStore(LiveStore):
             given.
         config: store defaults (`SessionConfig`); keyword arguments may be given instead.
         tokenizer: counts tokens of messages that do not carry their own count.
+        summarizer: ``summarizer(previous_summary, messages) -> str`` (sync or async) for
+            ``summarize()``; given here, it also runs after an append once the window passes
+            ``summarize_at`` of ``max_tokens``.
     """
 
     def __init__(self, client: Any, config: SessionConfig | None = None, *,
                  tokenizer: Tokenizer | None = None, owns_client: bool = False,
-                 **settings: Any) -> None:
+                 summarizer: Summarizer | None = None, **settings: Any) -> None:
         if config is not None and settings:
             raise InvalidConfig("pass either config=SessionConfig(...) or keyword settings")
         if decodes_responses(client):
@@ -60,13 +69,16 @@ class SessionStore(LiveStore):
         self.config = config or SessionConfig.build(**settings)
         self.client = client
         self.tokenizer = tokenizer or estimate_tokens
+        self.summarizer = summarizer
         self._owns_client = owns_client
+        self._also_close: list[Any] = []  # the Sentinel clients from_url opened
+        self._indexed = _ops.recent_set(self.config.index_interval)
         self._scripts = Scripts(client)
         self._channel = events_channel(self.config.prefix) if self.config.events else ""
         self._ready = False
         c = self.config
         self._cache = SnapshotCache(c.cache_size, c.cache_max_age) if c.cache_size else None
-        self._index = expiry_index(c.prefix)
+        self._expiry_key = expiry_index(c.prefix)
         self._listener = Listener(client, events_channel(c.prefix), epoch_key(c.prefix),
                                   self._cache, min(EPOCH_CHECK_INTERVAL, c.cache_max_age),
                                   self.sweep, c.sweep_interval)
@@ -74,7 +86,8 @@ class SessionStore(LiveStore):
 
     @classmethod
     def from_url(cls, url: str, *, connection: ConnectionSettings | None = None,
-                 tokenizer: Tokenizer | None = None, **settings: Any) -> SessionStore:
+                 tokenizer: Tokenizer | None = None, summarizer: Summarizer | None = None,
+                 **settings: Any) -> SessionStore:
         """Connect to ``url`` (``redis://``, ``rediss://``, ``unix://``, ``redis+cluster://`` or
         ``redis+sentinel://host:port[,...]/service``) with explicit timeouts and retries.
 
@@ -95,9 +108,12 @@ class SessionStore(LiveStore):
                     "socket_timeout": conn.socket_timeout, "protocol": conn.protocol},
                 password=p.password, username=p.username, db=p.db, **kw)
             client = sentinel.master_for(p.service)
+            store = cls(client, config, tokenizer=tokenizer, owns_client=True)
+            store._also_close = list(sentinel.sentinels)
+            return store
         else:
             client = redis_sync.Redis.from_url(p.url, **kw)
-        return cls(client, config, tokenizer=tokenizer, owns_client=True)
+        return cls(client, config, tokenizer=tokenizer, owns_client=True, summarizer=summarizer)
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -126,9 +142,12 @@ class SessionStore(LiveStore):
         keys = self._keys(sid)
         self._ensure_ready()
         try:
-            return script(keys=list(keys), args=args)
+            reply = script(keys=list(keys), args=args)
         except ResponseError as e:
             raise _ops.map_error(e, sid) from e
+        if self._cache is not None:
+            self._after_script(script, sid)
+        return reply
 
     def _fetch(self, sid: str, what: str = "window", after: int = 0) -> Snapshot:
         script = self._scripts.read_touch if self.config.touch_on_read else self._scripts.read
@@ -167,12 +186,14 @@ class SessionStore(LiveStore):
         args = _ops.create_args(
             self._events_arg(sid), sid, user_id, name, metadata, ttl or self.config.ttl,
             lifetime or self.config.lifetime, max_messages, max_tokens, max_history)
-        generation = self._generation()
+        generation = self._generation(sid)
         reply = self._run(self._scripts.create, sid, args)
         session = _ops.parse_meta(reply[0], int(reply[1]))
+        self._index(sid, session.user_id or "",
+                          int(session.last_activity.timestamp() * 1000), register=True)
         if self.config.expiry_events:
             created = int(session.created_at.timestamp() * 1000)
-            sweeper.track(self.client, self._index, sid, created + int(reply[1]))
+            sweeper.track(self.client, self._expiry_key, sid, created + int(reply[1]))
         if self._cache is not None and session.version == 1:
             self._cache_write(sid, (session, []), generation)
         return session
@@ -193,15 +214,17 @@ class SessionStore(LiveStore):
         """
         check_id(session_id)
         prepared = _ops.prepare(messages, self.config, self.tokenizer)
-        generation = self._generation()
+        generation = self._generation(session_id)
         reply = self._run(self._scripts.append, session_id,
                                 _ops.append_args(self._events_arg(session_id), self.config,
                                                  prepared))
         result = _ops.parse_append(session_id, reply, prepared)
         if self._cache is not None:
             entry, _ = self._cache.lookup(session_id)
-            self._cache_write(session_id, _cache.after_append(entry, result, prepared),
-                              generation)
+            self._cache_write(session_id, _cache.after_append(entry, result, prepared,
+                                                              int(reply[9])), generation)
+        self._index(session_id, _ops._text(reply[8]), int(reply[9]))
+        self._auto_summarize(session_id, result.token_count)
         return result
 
     def add(self, session_id: str, role: str, content: str,
@@ -222,7 +245,7 @@ class SessionStore(LiveStore):
         if self._cache is not None:  # TTL fields changed without a new version
             self._cache.mark_stale(session_id)
         if ttl is not None and self.config.expiry_events:
-            sweeper.track(self.client, self._index, session_id,
+            sweeper.track(self.client, self._expiry_key, session_id,
                                 int(time.time() * 1000) + remaining)
         return remaining / 1000
 
@@ -232,22 +255,23 @@ class SessionStore(LiveStore):
         Returns:
             How many messages were removed.
         """
-        generation = self._generation()
         reply = self._run(self._scripts.clear, session_id, [self._events_arg(session_id)])
-        if self._cache is not None:
-            entry, _ = self._cache.lookup(session_id)
-            self._cache_write(session_id, _cache.after_clear(entry, int(reply[0])), generation)
+        if self._cache is not None:  # the reply lacks the new activity time: refresh next read
+            self._cache.mark_stale(session_id)
         return int(reply[1])
 
     def delete(self, session_id: str) -> bool:
         """Delete the session and all its keys. Returns False if there was nothing to delete."""
-        existed = bool(self._run(self._scripts.delete, session_id,
-                                       [self._events_arg(session_id)]))
+        existed, user = self._run(self._scripts.delete, session_id,
+                                        [self._events_arg(session_id)])
         if self._cache is not None:
             self._cache.discard(session_id)
+        if user:
+            self.client.zrem(user_sessions(self.config.prefix, _ops._text(user)),
+                                   session_id)
         if self.config.expiry_events:  # else a sweep would report it as expired
-            sweeper.untrack(self.client, self._index, session_id)
-        return existed
+            sweeper.untrack(self.client, self._expiry_key, session_id)
+        return bool(existed)
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -272,13 +296,14 @@ class SessionStore(LiveStore):
         """The newest messages of the window that fit ``max_tokens``, oldest first.
 
         Never starts on a tool result whose assistant call does not fit. ``max_tokens``
-        defaults to the session's (or the store's) ``max_tokens``.
+        defaults to the session's (or the store's) ``max_tokens``. A rolling summary, if the
+        session has one, comes first as a system message and counts against the budget.
         """
         snap = self._read(session_id)
         budget = max_tokens
         if budget is None:
             budget = snap.session.max_tokens or self.config.max_tokens
-        return _ops.select_context(snap.messages, budget)
+        return with_summary(snap.session, snap.messages, budget)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -289,6 +314,8 @@ class SessionStore(LiveStore):
         self._listener.stop()
         if self._owns_client:
             self.client.close()
+            for other in self._also_close:
+                other.close()
 
     def __enter__(self) -> SessionStore:
         return self

@@ -1,0 +1,143 @@
+"""``python -m benchmarks.anatomy [--docs]``: Redis CPU per append.lua call, part by part.
+
+Runs append.lua and variants of it, each with one part cut out or merged, on a steady-state
+session (window full, every append trims one message into the archive), and prints the
+server's ``usec_per_call`` from ``INFO commandstats``. The variants are measurement tools, not
+proposals to ship as they are: cutting dedup or TTL refreshes breaks guarantees. A variant
+whose source text no longer matches append.lua prints n/a.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from redisession import SessionStore
+from redisession._ops import append_args, prepare
+from redisession._scripts import source
+from redisession.testing import redis_url_or_private
+
+from .limits import Limits
+from .report import write_docs
+
+SECTION = "## Anatomy of an append"
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+
+CALLS = 1000
+ROUNDS = 9
+"""Variants interleave (A, B, C, A, B, C, ...); each shows its median round."""
+
+MERGED_COUNTERS = (
+    "local v = redis.call('HINCRBY', meta, 'v', 1)\n"
+    "redis.call('HSET', meta, 'seq', seq, 'n', n, 'tokens', tokens, 'active', now)\n"
+    "redis.call('HINCRBY', meta, 'total_messages', k)\n"
+    "redis.call('HINCRBY', meta, 'total_tokens', added)\n"
+    "redis.call('HINCRBY', meta, 'total_trimmed', #trimmed)\n",
+    "local c = redis.call('HMGET', meta, 'v', 'total_messages', 'total_tokens', 'total_trimmed')\n"
+    "local v = tonumber(c[1]) + 1\n"
+    "redis.call('HSET', meta, 'v', v, 'seq', seq, 'n', n, 'tokens', tokens, 'active', now,\n"
+    "  'total_messages', tonumber(c[2]) + k, 'total_tokens', tonumber(c[3]) + added,\n"
+    "  'total_trimmed', tonumber(c[4]) + #trimmed)\n",
+)
+
+VARIANTS: dict[str, list[tuple[str, str]]] = {
+    "append.lua as shipped": [],
+    "without PUBLISH (events off)": [
+        ("redis.call('PUBLISH', channel, cjson.encode(event))", "local _ = event")],
+    "without the trimmed event (one event per append)": [
+        ("  publish(channel, {type = 'trimmed'", "  local _ = ({type = 'trimmed'")],
+    "without PEXPIRE of the 6 keys": [("redis.call('PEXPIRE', KEYS[i], ttl)", "local _ = ttl")],
+    "without the dedup write (HSET + HLEN)": [
+        ("redis.call('HSET', dedup, ids[1], table.concat(reply, ','))", "local _ = reply"),
+        ("if redis.call('HLEN', dedup) >= dedup_window then", "if false then")],
+    "without the dedup lookup (HGET dedup, HGET dedup_prev)": [
+        ("local seen = redis.call('HGET', dedup, ids[1]) or redis.call('HGET', dedup_prev, ids[1])",
+         "local seen = false")],
+    "counters in one HSET (HMGET + HSET instead of 4 HINCRBY + HSET)": [MERGED_COUNTERS],
+}
+
+
+def variant(base: str, edits: list[tuple[str, str]]) -> str | None:
+    for old, new in edits:
+        if old not in base:
+            return None
+        base = base.replace(old, new)
+    return base
+
+
+def usec(raw: Any, op: Callable[[], object], calls: int = CALLS) -> float:
+    """The server's usec_per_call over ``calls`` calls of ``op``."""
+    raw.config_resetstat()
+    for _ in range(calls):
+        op()
+    return float(raw.info("commandstats")["cmdstat_evalsha"]["usec_per_call"])
+
+
+def append_op(store: SessionStore, code: str) -> Callable[[], object]:
+    """``code`` called as append.lua on a new session, first filled so every call trims."""
+    script = store.client.register_script(code)
+    keys = list(store._keys(store.create().id))
+    prepared = prepare([("user", "x" * 200)], store.config, store.tokenizer)
+    args = append_args(store._channel, store.config, prepared)
+    n = 0
+
+    def call() -> object:
+        nonlocal n
+        n += 1
+        args[7] = f"{n:032x}"
+        return script(keys=keys, args=args)
+
+    for _ in range(store.config.max_messages + 10):
+        call()
+    return call
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.anatomy", description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="smoke run: 1 round of 50 calls")
+    ap.add_argument("--docs", action="store_true", help=f"write the section to {DOCS}")
+    args = ap.parse_args(argv)
+    rounds, calls = (1, 50) if args.quick else (ROUNDS, CALLS)
+    base = source("append")
+    with redis_url_or_private() as url:
+        store = SessionStore.from_url(url, prefix="anatomy")
+        version = store.client.info("server")["redis_version"]
+        lim = Limits(store.client, "anatomy", "x" * 200)
+        ops: dict[str, Callable[[], object] | None] = {
+            "minimal append script (limits.py)": lambda: lim.evalsha(1)}
+        for name, edits in VARIANTS.items():
+            code = variant(base, edits)
+            ops[name] = append_op(store, code) if code else None
+        runs: dict[str, list[float]] = {name: [] for name in ops}
+        for _ in range(rounds):
+            for name, op in ops.items():
+                if op is not None:
+                    runs[name].append(usec(store.client, op, calls))
+        for key in store.client.scan_iter(match="anatomy:*", count=1000):
+            store.client.delete(key)
+        store.close()
+    medians = {name: statistics.median(r) if r else None for name, r in runs.items()}
+    shipped = medians["append.lua as shipped"] or 0.0
+    header = [f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; command: "
+              f"`python -m benchmarks.anatomy`; redis-server {version}",
+              f"- Redis CPU per call (`INFO commandstats`), median of {rounds} interleaved "
+              f"rounds of {calls} calls; the window is full, so every append trims one message "
+              "into the archive. Variants cut one part out to price it; they are not proposals "
+              "to ship as they are."]
+    lines = ["| append.lua variant | Redis µs/call | vs shipped |", "|---|---|---|"]
+    for name, us in medians.items():
+        cells = "n/a (append.lua changed) | " if us is None else f"{us:.1f} | {us - shipped:+.1f}"
+        lines.append(f"| {name} | {cells} |")
+    print("\n".join([SECTION, "", *header, "", *lines]))
+    if args.docs:
+        write_docs(DOCS, header, lines, SECTION)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""Pure steps of session management: state values, listing filters, stats sums (no IO)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._keys import check_id
+from ._ops import _text, select_context
+from .errors import InvalidInput
+from .models import Message, Session
+
+STAT_FIELDS = ("created", "deleted", "expired", "messages", "tokens", "trimmed", "summaries")
+"""Counters the scripts keep in each slot's stats hash."""
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+# -- state -----------------------------------------------------------------------------------
+
+def check_state_key(key: object) -> str:
+    if not isinstance(key, str) or not key:
+        raise InvalidInput(f"state keys are non-empty strings, got {key!r}")
+    return key
+
+
+def state_args(channel: str, values: Mapping[str, Any]) -> list[Any]:
+    """``[channel, field, json, field, json, ...]``; raises before anything is sent."""
+    if not values:
+        raise InvalidInput("set_state needs at least one key=value")
+    args: list[Any] = [channel]
+    for key, value in values.items():
+        try:
+            encoded = json.dumps(value, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as e:
+            raise InvalidInput(f"state {key!r} is not JSON-serializable: {e}") from e
+        args += [check_state_key(key), encoded]
+    return args
+
+
+def parse_state(flat: Sequence[Any]) -> dict[str, Any]:
+    return {_text(flat[i]): json.loads(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+
+def incr_args(channel: str, key: str, by: int | float) -> list[Any]:
+    if isinstance(by, bool) or not isinstance(by, (int, float)) or by != by:
+        raise InvalidInput(f"incr_state amount must be an int or a float, got {by!r}")
+    return [channel, check_state_key(key), repr(by), int(isinstance(by, int))]
+
+
+# -- listing ---------------------------------------------------------------------------------
+
+def matches(session: Session, name_contains: str | None,
+            metadata: Mapping[str, Any] | None) -> bool:
+    """Case-insensitive name search, and every given metadata item equal."""
+    if name_contains is not None and name_contains.lower() not in session.name.lower():
+        return False
+    if metadata:
+        return all(k in session.metadata and session.metadata[k] == v
+                   for k, v in metadata.items())
+    return True
+
+
+def check_page(user_id: str, limit: int, offset: int) -> None:
+    check_id(user_id, "user id")
+    for name, value, low in (("limit", limit, 1), ("offset", offset, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise InvalidInput(f"{name} must be an int >= {low}, got {value!r}")
+
+
+# -- stats -----------------------------------------------------------------------------------
+
+@dataclass
+class StoreStats:
+    """Totals over every session of the store's prefix (see docs/stats.md).
+
+    ``created``, ``deleted``, ``expired``, ``messages``, ``tokens``, ``trimmed`` and
+    ``summaries`` count events since the first session; ``active`` is the number of sessions
+    alive now. ``cache`` is the local cache's info when the store has one.
+    """
+
+    created: int = 0
+    deleted: int = 0
+    expired: int = 0
+    messages: int = 0
+    tokens: int = 0
+    trimmed: int = 0
+    summaries: int = 0
+    active: int = 0
+    shards: int = 0
+    cache: dict[str, Any] | None = field(default=None)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {name: getattr(self, name) for name in (*STAT_FIELDS, "active", "shards")}
+        if self.cache is not None:
+            out["cache"] = self.cache
+        return out
+
+
+def sum_stats(shards: Iterable[tuple[Sequence[Any], int, int]]) -> StoreStats:
+    """Add up ``(HGETALL stats, live now, live past expiry)`` of every shard.
+
+    Sessions past their expiry but not yet pruned count as expired already.
+    """
+    total = StoreStats()
+    for flat, alive, gone in shards:
+        total.shards += 1
+        for i in range(0, len(flat), 2):
+            name = _text(flat[i])
+            if name in STAT_FIELDS:
+                setattr(total, name, getattr(total, name) + int(flat[i + 1]))
+        total.active += int(alive)
+        total.expired += int(gone)
+    return total
+
+
+def as_plain(info: Any) -> dict[str, Any]:
+    """A cache-info object (pydantic model, named tuple, dataclass or dict) as a dict."""
+    if hasattr(info, "model_dump"):
+        return dict(info.model_dump())
+    if hasattr(info, "_asdict"):
+        return dict(info._asdict())
+    if hasattr(info, "__dataclass_fields__"):
+        return {k: getattr(info, k) for k in info.__dataclass_fields__}
+    return dict(info)
+
+
+# -- summaries -------------------------------------------------------------------------------
+
+def with_summary(session: Session, messages: Sequence[Message], budget: int) -> list[Message]:
+    """The summary as a first system message, then the newest messages that fit what is left
+    of ``budget``. Without a summary, or when it alone is over budget, only the messages."""
+    if not session.summary or session.summary_tokens > budget:
+        return select_context(messages, budget)
+    first = Message(id=f"summary-{session.id}-{session.summarized_through_seq}", role="system",
+                    content=session.summary, tokens=session.summary_tokens,
+                    metadata={"summary": True,
+                              "summarized_through_seq": session.summarized_through_seq})
+    return [first, *select_context(messages, budget - session.summary_tokens)]

@@ -1,0 +1,289 @@
+# Generated from redisession/_async by scripts/gen_sync.py: do not edit.
+"""Session management on the store: per-user listing, state variables, stats, cleanup.
+
+A mixin of `AsyncSessionStore` (the sync twin is generated like the store). The per-user index
+``{prefix}:user:{<uid>}:sessions`` lives in another Cluster slot than the sessions, so it is
+written by the client right after each script, idempotently, and repaired by
+`repair_indexes`; reads prune what it still lists of deleted or expired sessions.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from .. import _manage
+from .._keys import check_id, session_keys, stats_key, stats_shards, user_sessions
+from .._ops import _text, first_in_interval, parse_meta
+from .._slots import slot_tag
+from ..errors import InvalidInput, SessionNotFound
+from ..models import Session
+
+if TYPE_CHECKING:
+    from .._scripts import Scripts
+    from ..config import SessionConfig
+
+_BATCH = 200
+
+
+class ManageMixin:
+    """Listing, state, stats and cleanup methods of `AsyncSessionStore`."""
+
+    if TYPE_CHECKING:
+        config: SessionConfig
+        client: Any
+        _scripts: Scripts
+        _indexed: Any
+
+        def _events_arg(self, sid: str) -> str: ...
+
+        def _run(self, script: Any, sid: str, args: list[Any]) -> Any: ...
+        def _ensure_ready(self) -> None: ...
+        def delete(self, session_id: str) -> bool: ...
+
+    # -- the per-user index ----------------------------------------------------------------
+
+    def _index(self, sid: str, user: str, ms: int, *, register: bool = False) -> None:
+        """After a write: move ``sid`` to ``ms`` in its user's index (never backwards) and,
+        for a new session, make sure `stats` knows its slot's counters."""
+        if not register and not first_in_interval(self._indexed, sid):
+            return
+        pipe = self.client.pipeline(transaction=False)
+        if register:
+            pipe.sadd(stats_shards(self.config.prefix), slot_tag(sid))
+        if user:
+            pipe.zadd(user_sessions(self.config.prefix, user), {sid: ms}, gt=True)
+        if register or user:
+            pipe.execute()
+
+    def _metas(self, sids: Iterable[str]) -> list[tuple[str, Session | None]]:
+        """Each session's meta (None when it is gone), in one pipelined round trip."""
+        sids = list(sids)
+        if not sids:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for sid in sids:
+            meta = session_keys(self.config.prefix, sid).meta
+            pipe.hgetall(meta)
+            pipe.pttl(meta)
+        replies = pipe.execute()
+        out: list[tuple[str, Session | None]] = []
+        for i, sid in enumerate(sids):
+            flat = replies[2 * i]
+            if isinstance(flat, dict):
+                flat = [x for kv in flat.items() for x in kv]
+            out.append((sid, parse_meta(flat, int(replies[2 * i + 1])) if flat else None))
+        return out
+
+    def list_sessions(self, user_id: str, limit: int = 50, offset: int = 0) -> list[Session]:
+        """A user's sessions, most recent activity first (for a sidebar).
+
+        Args:
+            user_id: the owner given at ``create``.
+            limit, offset: the page.
+
+        Returns:
+            Up to ``limit`` `Session` objects. Sessions that were deleted or expired are pruned
+            from the index on the way.
+
+        Raises:
+            InvalidInput: a bad user id or page.
+        """
+        _manage.check_page(user_id, limit, offset)
+        self._ensure_ready()
+        key = user_sessions(self.config.prefix, user_id)
+        while True:
+            raw = self.client.zrevrange(key, offset, offset + limit - 1)
+            found = self._metas(_text(s) for s in raw)
+            gone = [sid for sid, s in found if s is None]
+            if not gone:
+                return [s for _, s in found if s is not None]
+            self.client.zrem(key, *gone)
+
+    def find_sessions(self, user_id: str, *, name_contains: str | None = None,
+                            metadata: Mapping[str, Any] | None = None,
+                            limit: int | None = None) -> list[Session]:
+        """A user's sessions whose name contains ``name_contains`` (case-insensitive) and
+        whose metadata has every item of ``metadata``, most recent activity first.
+
+        Raises:
+            InvalidInput: a bad user id.
+        """
+        check_id(user_id, "user id")
+        self._ensure_ready()
+        key = user_sessions(self.config.prefix, user_id)
+        out: list[Session] = []
+        start = 0
+        while limit is None or len(out) < limit:
+            raw = self.client.zrevrange(key, start, start + _BATCH - 1)
+            if not raw:
+                break
+            found = self._metas(_text(s) for s in raw)
+            gone = [sid for sid, s in found if s is None]
+            if gone:
+                self.client.zrem(key, *gone)
+            out += [s for _, s in found
+                    if s is not None and _manage.matches(s, name_contains, metadata)]
+            start += len(raw) - len(gone)
+        return out[:limit] if limit is not None else out
+
+    # -- state -----------------------------------------------------------------------------
+
+    def set_state(self, session_id: str, **values: Any) -> int:
+        """Set session variables (JSON values) atomically; they live and expire with the session.
+
+        Returns:
+            The session's new version.
+
+        Raises:
+            SessionNotFound; InvalidInput: no values, or a value that is not JSON-serializable.
+        """
+        args = _manage.state_args(self._events_arg(session_id), values)
+        return int(self._run(self._scripts.set_state, session_id, args))
+
+    def get_state(self, session_id: str) -> dict[str, Any]:
+        """Every session variable, decoded. Raises `SessionNotFound`."""
+        self._ensure_ready()
+        keys = session_keys(self.config.prefix, session_id)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hgetall(keys.state)
+        pipe.exists(keys.meta)
+        flat, exists = pipe.execute()
+        if not exists:
+            raise SessionNotFound(session_id)
+        if isinstance(flat, dict):
+            flat = [x for kv in flat.items() for x in kv]
+        return _manage.parse_state(flat)
+
+    def delete_state(self, session_id: str, *keys: str) -> int:
+        """Remove session variables. Returns how many existed. Raises `SessionNotFound`."""
+        if not keys:
+            raise InvalidInput("delete_state needs at least one key")
+        args = [self._events_arg(session_id), *(_manage.check_state_key(k) for k in keys)]
+        return int((self._run(self._scripts.delete_state, session_id, args))[1])
+
+    def incr_state(self, session_id: str, key: str, by: int | float = 1) -> int | float:
+        """Add ``by`` to a numeric session variable (a missing one counts as 0), atomically.
+
+        Returns:
+            The new value. Integers stay integers when ``by`` is an int.
+
+        Raises:
+            SessionNotFound; InvalidInput: the variable holds something that is not a number.
+        """
+        args = _manage.incr_args(self._events_arg(session_id), key, by)
+        reply = self._run(self._scripts.incr_state, session_id, args)
+        text = _text(reply[1])
+        return int(text) if text.lstrip("-").isdigit() else float(text)
+
+    # -- stats -----------------------------------------------------------------------------
+
+    def _shards(self) -> list[str]:
+        return sorted(_text(t) for t in self.client.smembers(
+            stats_shards(self.config.prefix)))
+
+    def stats(self) -> _manage.StoreStats:
+        """Totals over all sessions of this prefix, kept by the scripts (no SCAN).
+
+        Returns:
+            `StoreStats`: sessions created, active now, deleted, expired; messages, tokens,
+            trims and summaries; plus the local cache's info when the store has a cache.
+        """
+        self._ensure_ready()
+        tags = self._shards()
+        now = _manage.now_ms()
+        pipe = self.client.pipeline(transaction=False)
+        for tag in tags:
+            key = stats_key(self.config.prefix, tag)
+            pipe.hgetall(key)
+            pipe.zcount(f"{key}:live", f"({now}", "+inf")
+            pipe.zcount(f"{key}:live", "-inf", now)
+        replies = pipe.execute() if tags else []
+        shards = []
+        for i in range(len(tags)):
+            flat = replies[3 * i]
+            if isinstance(flat, dict):
+                flat = [x for kv in flat.items() for x in kv]
+            shards.append((flat, replies[3 * i + 1], replies[3 * i + 2]))
+        result = _manage.sum_stats(shards)
+        cache_info = getattr(self, "cache_info", None)
+        if callable(cache_info):
+            info = cache_info()
+            if inspect.isawaitable(info):
+                info = info
+            plain = _manage.as_plain(info)
+            if plain.get("maxsize") != 0:  # a store whose cache is off (cache_size=0)
+                result.cache = plain
+        return result
+
+    # -- cleanup ---------------------------------------------------------------------------
+
+    def _all_sessions(self) -> list[str]:
+        """Every session id of this prefix (a SCAN: for operators, not for request paths)."""
+        out = []
+        for key in self.client.scan_iter(match=f"{self.config.prefix}:{{*}}:meta",
+                                               count=1000):
+            out.append(_text(key).split("{", 1)[1].rsplit("}", 1)[0])
+        return sorted(out)
+
+    def delete_inactive(self, older_than: timedelta = timedelta(days=30),
+                              user_id: str | None = None, batch: int = _BATCH) -> int:
+        """Delete sessions with no activity for ``older_than``, ``batch`` at a time.
+
+        Args:
+            older_than: idle time.
+            user_id: only this user's sessions (from the index), else every session (SCAN).
+
+        Returns:
+            How many sessions were deleted.
+        """
+        if not isinstance(older_than, timedelta) or older_than.total_seconds() < 0:
+            raise InvalidInput(f"older_than must be a non-negative timedelta, got {older_than!r}")
+        self._ensure_ready()
+        cutoff = _manage.now_ms() - int(older_than.total_seconds() * 1000)
+        if user_id is not None:
+            key = user_sessions(self.config.prefix, check_id(user_id, "user id"))
+            sids = [_text(s) for s in self.client.zrangebyscore(key, "-inf", cutoff)]
+        else:
+            sids = self._all_sessions()
+        deleted = 0
+        for start in range(0, len(sids), batch):
+            for sid, s in self._metas(sids[start:start + batch]):
+                if s is not None and s.last_activity.timestamp() * 1000 <= cutoff:
+                    deleted += bool(self.delete(sid))
+        return deleted
+
+    def repair_indexes(self) -> dict[str, int]:
+        """Bring the secondary indexes back in line with the sessions (run from ``sweep``).
+
+        Re-adds every session to its user's index and its slot to the stats shards, drops
+        index entries of sessions that are gone, and counts sessions that expired.
+
+        Returns:
+            ``{"indexed": ..., "pruned": ..., "expired": ...}``.
+        """
+        self._ensure_ready()
+        sids = self._all_sessions()
+        indexed = 0
+        for start in range(0, len(sids), _BATCH):
+            for sid, s in self._metas(sids[start:start + _BATCH]):
+                if s is not None:
+                    ms = int(s.last_activity.timestamp() * 1000)
+                    self._index(sid, s.user_id or "", ms, register=True)
+                    indexed += 1
+        pruned = 0
+        for key in self.client.scan_iter(match=f"{self.config.prefix}:user:*:sessions",
+                                               count=1000):
+            members = [_text(m) for m in self.client.zrange(key, 0, -1)]
+            for start in range(0, len(members), _BATCH):
+                gone = [sid for sid, s in self._metas(members[start:start + _BATCH])
+                        if s is None]
+                if gone:
+                    pruned += int(self.client.zrem(key, *gone))
+        expired = 0
+        for tag in self._shards():
+            key = stats_key(self.config.prefix, tag)
+            expired += int(self._scripts.stats_prune(keys=[key, f"{key}:live"], args=[]))
+        return {"indexed": indexed, "pruned": pruned, "expired": expired}

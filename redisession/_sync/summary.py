@@ -1,0 +1,116 @@
+# Generated from redisession/_async by scripts/gen_sync.py: do not edit.
+"""Rolling summaries: fold archived messages into a per-session summary, one instance at a time.
+
+A mixin of `AsyncSessionStore`. Three scripts: ``summarize_begin`` takes a short lease and
+returns the archived messages after the watermark (``summarized_through_seq``), the user's
+summarizer runs outside Redis, and ``summarize_commit`` stores the summary only if the lease is
+not someone else's and the watermark has not moved. See docs/summaries.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from .._codec import decode_element
+from .._ops import _text
+from .._summarizer import Summarizer, resolve_sync
+from ..errors import InvalidInput, SummaryConflict
+from ..models import Message, SummaryResult
+from ..tokenizers import count_message
+
+if TYPE_CHECKING:
+    from .._scripts import Scripts
+    from ..config import SessionConfig
+    from ..tokenizers import Tokenizer
+
+log = logging.getLogger("redisession")
+
+
+class SummaryMixin:
+    """``summarize`` and the automatic summarization after ``append``."""
+
+    if TYPE_CHECKING:
+        config: SessionConfig
+        tokenizer: Tokenizer
+        summarizer: Summarizer | None
+        _scripts: Scripts
+
+        def _events_arg(self, sid: str) -> str: ...
+
+        def _run(self, script: Any, sid: str, args: list[Any]) -> Any: ...
+
+    def summarize(self, session_id: str, summarizer: Summarizer | None = None, *,
+                        keep_tokens: int | None = None) -> SummaryResult:
+        """Fold the messages trimmed out of the window since the last summary into it.
+
+        Args:
+            session_id: the session.
+            summarizer: ``summarizer(previous_summary, messages) -> str``, sync or async;
+                defaults to the store's ``summarizer``.
+            keep_tokens: first move the oldest window messages to the archive until the
+                window holds at most this many tokens, so they are summarized too.
+
+        Returns:
+            `SummaryResult`; ``busy`` when another instance is summarizing this session,
+            ``lost`` > 0 when the archive (``max_history``) dropped messages before they were
+            summarized (also logged as a warning).
+
+        Raises:
+            SessionNotFound; SummaryConflict: another instance committed first (nothing
+            written); whatever the summarizer raised (the lease is released first).
+        """
+        fn = summarizer or self.summarizer
+        if fn is None or not callable(fn):
+            raise InvalidInput("summarize needs a summarizer (or a store built with one)")
+        if keep_tokens is not None and (isinstance(keep_tokens, bool)
+                                        or not isinstance(keep_tokens, int) or keep_tokens < 0):
+            raise InvalidInput(f"keep_tokens must be an int >= 0, got {keep_tokens!r}")
+        token = uuid.uuid4().hex
+        lease_ms = max(1, int(self.config.summary_lease * 1000))
+        reply = self._run(self._scripts.summarize_begin, session_id, [
+            self._events_arg(session_id), token, lease_ms,
+            "" if keep_tokens is None else keep_tokens,
+            self.config.max_history])
+        if int(reply[0]) == 0:
+            return SummaryResult(session_id=session_id, summarized=False, busy=True)
+        previous = _text(reply[1]) or None
+        watermark, lost = int(reply[2]), int(reply[3])
+        messages = [decode_element(e) for e in reply[4:]]
+        if lost:
+            log.warning("session %s: %d messages left the archive (max_history) before they "
+                        "were summarized; summarize more often or raise max_history",
+                        session_id, lost)
+        if not messages:
+            self._run(self._scripts.summarize_release, session_id, [token])
+            return SummaryResult(session_id=session_id, summarized=False,
+                                 through_seq=watermark, lost=lost, summary=previous)
+        try:
+            text = resolve_sync(fn(previous, messages))
+        except BaseException:
+            self._run(self._scripts.summarize_release, session_id, [token])
+            raise
+        tokens = count_message(Message(role="system", content=text or " "), self.tokenizer)
+        through = messages[-1].seq or watermark
+        version = self._run(self._scripts.summarize_commit, session_id, [
+            self._events_arg(session_id), token, watermark, through, text, tokens,
+            len(messages)])
+        return SummaryResult(session_id=session_id, summarized=True, count=len(messages),
+                             through_seq=through, lost=lost, version=int(version), summary=text)
+
+    def _auto_summarize(self, session_id: str, window_tokens: int) -> None:
+        """After an append: with a store summarizer, fold the window down to half the trigger
+        once it passes ``summarize_at`` of ``max_tokens``. Failures are logged, not raised:
+        the append itself succeeded."""
+        if self.summarizer is None:
+            return
+        trigger = self.config.summarize_at * self.config.max_tokens
+        if window_tokens <= trigger:
+            return
+        try:
+            self.summarize(session_id, keep_tokens=int(trigger / 2))
+        except SummaryConflict:
+            pass  # another instance summarized this session in the meantime
+        except Exception:
+            log.exception("session %s: automatic summarization failed", session_id)

@@ -1,0 +1,292 @@
+"""Operator commands of the ``redisession`` CLI: ls, show, tail, export, import, stats, sweep,
+delete. Registered in `redisession.cli.COMMANDS` on import; each returns an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ._keys import events_channel
+from ._manage import as_plain
+from .cli import EXIT_FAIL, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, command
+from .errors import ImportFormatError, SessionExists
+from .models import Message, Session
+
+# Piped output (scripts, tests) gets wide lines instead of rich's 80-column default.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, highlight=False)
+
+
+@contextmanager
+def open_store(args: argparse.Namespace) -> Iterator[Any]:
+    from . import SessionStore
+
+    with SessionStore.from_url(args.url, prefix=args.prefix) as store:
+        yield store
+
+
+def _json(data: Any) -> None:
+    print(json.dumps(data, default=str, ensure_ascii=False))
+
+
+def _when(dt: datetime | None) -> str:
+    return dt.astimezone().strftime("%Y-%m-%d %H:%M:%S") if dt else "-"
+
+
+def _left(seconds: float | None) -> str:
+    if seconds is None or seconds < 0:
+        return "-"
+    s = int(seconds)
+    return f"{s // 86400}d {s % 86400 // 3600}h" if s >= 86400 else \
+        f"{s // 3600}h {s % 3600 // 60}m" if s >= 3600 else f"{s // 60}m {s % 60}s"
+
+
+def _json_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="machine-readable JSON output")
+
+
+# -- ls ----------------------------------------------------------------------------------------
+
+def _ls_setup(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--user", help="only this user's sessions (from the per-user index)")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--offset", type=int, default=0)
+    _json_flag(p)
+
+
+@command("ls", "list sessions, most recent activity first", _ls_setup)
+def cmd_ls(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        if args.user:
+            sessions = store.list_sessions(args.user, limit=args.limit, offset=args.offset)
+        else:
+            found = [s for _, s in store._metas(store._all_sessions()) if s is not None]
+            found.sort(key=lambda s: s.last_activity, reverse=True)
+            sessions = found[args.offset:args.offset + args.limit]
+    if args.json:
+        _json([s.model_dump(mode="json") for s in sessions])
+        return EXIT_OK
+    table = Table("id", "user", "name", "msgs", "tokens", "last activity", "expires in")
+    for s in sessions:
+        table.add_row(s.id, s.user_id or "-", s.name, str(s.message_count), str(s.token_count),
+                      _when(s.last_activity), _left(s.expires_in))
+    out.print(table)
+    return EXIT_OK
+
+
+# -- show --------------------------------------------------------------------------------------
+
+def _show_setup(p: argparse.ArgumentParser) -> None:
+    p.add_argument("session_id")
+    p.add_argument("--history", action="store_true", help="include archived (trimmed) messages")
+    _json_flag(p)
+
+
+def _key_ttls(store: Any, sid: str) -> dict[str, float | None]:
+    ttls = {}
+    for name, key in store._keys(sid)._asdict().items():
+        if name in ("stats", "live"):
+            continue
+        ms = store.client.pttl(key)
+        ttls[key] = None if ms == -2 else ms / 1000
+    return ttls
+
+
+@command("show", "one session: meta, TTLs, state and decoded messages", _show_setup)
+def cmd_show(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        session: Session = store.get(args.session_id)
+        messages = (store.history if args.history else store.messages)(args.session_id)
+        state = store.get_state(args.session_id)
+        ttls = _key_ttls(store, args.session_id)
+    if args.json:
+        _json({"session": session.model_dump(mode="json"), "state": state, "key_ttls": ttls,
+               "messages": [m.model_dump(mode="json") for m in messages]})
+        return EXIT_OK
+    meta = Table("field", "value", title=f"session {session.id}")
+    for name, value in session.model_dump().items():
+        meta.add_row(name, str(value))
+    out.print(meta)
+    keys = Table("key", "ttl")
+    for key, ttl in ttls.items():
+        keys.add_row(key, "(no key)" if ttl is None else f"{ttl:.1f}s")
+    out.print(keys)
+    if state:
+        out.print(f"state: {json.dumps(state, ensure_ascii=False)}")
+    out.print(_messages_table(messages))
+    return EXIT_OK
+
+
+def _messages_table(messages: list[Message]) -> Table:
+    table = Table("seq", "role", "tokens", "content", title="messages")
+    for m in messages:
+        text = m.content or json.dumps(m.tool_calls)
+        table.add_row(str(m.seq), m.role, str(m.tokens), text)
+    return table
+
+
+# -- tail --------------------------------------------------------------------------------------
+
+def _tail_setup(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--session", help="only events of this session")
+    p.add_argument("--count", type=int, help="stop after this many events")
+    p.add_argument("--timeout", type=float, help="stop after this many seconds")
+    _json_flag(p)
+
+
+def _event_line(event: dict[str, Any]) -> str:
+    ts = datetime.fromtimestamp(event.get("ts", 0) / 1000).strftime("%H:%M:%S.%f")[:-3]
+    rest = " ".join(f"{k}={v}" for k, v in event.items() if k not in ("type", "sid", "ts"))
+    return f"{ts} {event.get('type', '?'):<14} {event.get('sid', '-')} {rest}"
+
+
+def _raw_events(store: Any, stop: Callable[[], bool]) -> Iterator[dict[str, Any]]:
+    pubsub = store.client.pubsub()
+    try:
+        pubsub.subscribe(events_channel(store.config.prefix))
+        while not stop():
+            msg = pubsub.get_message(ignore_subscribe_messages=True, timeout=0.2)
+            if msg is not None and msg["type"] == "message":
+                yield json.loads(msg["data"])
+    finally:
+        pubsub.close()
+
+
+@command("tail", "follow events live (created, appended, trimmed, summarized, ...)", _tail_setup)
+def cmd_tail(args: argparse.Namespace) -> int:
+    deadline = time.monotonic() + args.timeout if args.timeout else None
+    seen = 0
+
+    def stop() -> bool:
+        return deadline is not None and time.monotonic() >= deadline
+
+    with open_store(args) as store:
+        events = getattr(store, "events", None)
+        source = (as_plain(e) for e in events()) if callable(events) else _raw_events(store, stop)
+        try:
+            for event in source:
+                if args.session and event.get("sid") != args.session:
+                    continue
+                print(json.dumps(event) if args.json else _event_line(event), flush=True)
+                seen += 1
+                if (args.count and seen >= args.count) or stop():
+                    break
+        except KeyboardInterrupt:
+            pass
+    return EXIT_OK
+
+
+# -- export / import ---------------------------------------------------------------------------
+
+def _bar() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=err, transient=False)
+
+
+def _export_setup(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="output file ('-' for stdout)")
+    p.add_argument("session_ids", nargs="*", help="these sessions (default: all, or --user's)")
+    p.add_argument("--user", help="this user's sessions")
+
+
+@command("export", "write sessions to a JSON Lines file", _export_setup)
+def cmd_export(args: argparse.Namespace) -> int:
+    with open_store(args) as store, _bar() as bar:
+        ids = args.session_ids or None
+        task = bar.add_task("export", total=len(ids) if ids else None)
+        target = sys.stdout if args.file == "-" else args.file
+        n = store.export_sessions(target, session_ids=ids, user_id=args.user,
+                                  progress=lambda done: bar.update(task, completed=done))
+        bar.update(task, total=n, completed=n)
+    err.print(f"exported {n} sessions")
+    return EXIT_OK
+
+
+def _import_setup(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="a file written by export ('-' for stdin)")
+    p.add_argument("--overwrite", action="store_true", help="replace sessions that exist")
+
+
+@command("import", "read sessions from a file written by export", _import_setup)
+def cmd_import(args: argparse.Namespace) -> int:
+    total = None
+    if args.file != "-":
+        with open(args.file, encoding="utf-8") as f:
+            total = max(0, sum(1 for _ in f) - 2)
+    with open_store(args) as store, _bar() as bar:
+        task = bar.add_task("import", total=total)
+        try:
+            n = store.import_sessions(sys.stdin if args.file == "-" else args.file,
+                                      overwrite=args.overwrite,
+                                      progress=lambda done: bar.update(task, completed=done))
+        except (ImportFormatError, SessionExists) as e:
+            bar.stop()
+            err.print(f"import stopped: {e} (sessions before it were imported)")
+            return EXIT_FAIL
+    err.print(f"imported {n} sessions")
+    return EXIT_OK
+
+
+# -- stats / sweep / delete --------------------------------------------------------------------
+
+@command("stats", "store-wide totals kept by the scripts", _json_flag)
+def cmd_stats(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        data = store.stats().as_dict()
+    if args.json:
+        _json(data)
+        return EXIT_OK
+    table = Table("stat", "value")
+    for name, value in data.items():
+        table.add_row(name, json.dumps(value) if isinstance(value, dict) else str(value))
+    out.print(table)
+    return EXIT_OK
+
+
+@command("sweep", "repair indexes (and, with events, publish expirations)", _json_flag)
+def cmd_sweep(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        report = store.repair_indexes()
+        # expired events for sessions in the deadline index (stores with expiry_events=True)
+        report["expired_events"] = len(store.sweep())
+    data = as_plain(report)
+    if args.json:
+        _json(data)
+    else:
+        out.print(" ".join(f"{k}={v}" for k, v in data.items()) or "done")
+    return EXIT_OK
+
+
+def _delete_setup(p: argparse.ArgumentParser) -> None:
+    p.add_argument("session_ids", nargs="*")
+    p.add_argument("--inactive-days", type=float,
+                   help="delete sessions idle for this many days (all, or --user's)")
+    p.add_argument("--user")
+
+
+@command("delete", "delete sessions by id, or those inactive for --inactive-days", _delete_setup)
+def cmd_delete(args: argparse.Namespace) -> int:
+    if bool(args.session_ids) == (args.inactive_days is not None):
+        err.print("give session ids or --inactive-days (not both)")
+        return EXIT_USAGE
+    with open_store(args) as store:
+        if args.inactive_days is not None:
+            n = store.delete_inactive(timedelta(days=args.inactive_days), user_id=args.user)
+            out.print(f"deleted {n} sessions")
+            return EXIT_OK
+        missing = [sid for sid in args.session_ids if not store.delete(sid)]
+    for sid in missing:
+        err.print(f"not found: {sid}")
+    out.print(f"deleted {len(args.session_ids) - len(missing)} sessions")
+    return EXIT_NOT_FOUND if missing else EXIT_OK
+

@@ -1,0 +1,90 @@
+"""The benchmark runs end to end and prints every row (no timing assertions: numbers are for
+people, tests check that the table is complete and the docs writer keeps other sections)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmarks.__main__ import main
+from benchmarks.reads import HAS_CACHE
+
+ROWS = [
+    "PING round trip",
+    "pipelined RPUSH+PEXPIRE",
+    "EVALSHA minimal append, 1 msg",
+    "EVALSHA minimal append, 5 msgs",
+    "append, 1 msg/call",
+    "append, 5 msgs/call",
+    "limit: EVALSHA minimal append, 1 msg",
+    "redisession append, 1 msg/call",
+    "redisession append, 5 msgs/call",
+    "8 threads appending to one session",
+    "bytes per message, all keys of the session",
+    "baseline: list of compact JSON",
+    "(diagnostic) per call, store.append",
+    "library Python per append",
+]
+
+
+@pytest.mark.slow
+def test_quick_run_prints_the_whole_table(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REDIS_URL", raising=False)  # CONFIG RESETSTAT: only on our own server
+    docs = tmp_path / "benchmarks.md"
+    docs.write_text("# Benchmarks\n\n## Cache\n\nkept as it is\n")
+    assert main(["--quick", "--docs", str(docs)]) == 0
+    out = capsys.readouterr().out
+    for row in ROWS:
+        assert row in out, row
+    for n in (10, 100, 1000):
+        for what in ("messages", "context"):
+            assert f"{what}(), {n} msgs, uncached" in out
+            cached = [ln for ln in out.splitlines() if f"{what}(), {n} msgs, cached" in ln]
+            assert len(cached) == 1
+            assert ("n/a (no cache in this build)" in cached[0]) is not HAS_CACHE
+    assert "target ≥0.9×:" in out and "target ≤1.10× baseline:" in out
+    assert "lost 0, duplicated 0, rounds with seq gaps 0" in out
+    table = [ln for ln in out.splitlines() if ln.startswith("| ")]
+    assert all(ln.count("|") == table[0].count("|") for ln in table)
+    text = docs.read_text()
+    assert "## Cache\n\nkept as it is" in text
+    assert "## Throughput, latency and memory" in text and "redis-server 7" in text
+    assert main(["--quick", "--docs", str(docs)]) == 0
+    assert docs.read_text().count("## Throughput, latency and memory") == 1
+
+
+def test_anatomy_quick_run_prices_every_part(capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    from benchmarks.anatomy import VARIANTS
+    from benchmarks.anatomy import main as anatomy
+
+    assert anatomy(["--quick"]) == 0
+    out = capsys.readouterr().out
+    rows = {ln.split(" | ")[0][2:]: ln for ln in out.splitlines() if ln.startswith("| ")}
+    assert set(VARIANTS) | {"minimal append script (limits.py)"} <= set(rows)
+    assert "n/a" not in rows["append.lua as shipped"]
+    assert float(rows["append.lua as shipped"].split(" | ")[1]) > 0
+
+
+def test_rounds_interleave_rows_and_ratios_pair_rounds() -> None:
+    from benchmarks.harness import Row, Sample, interleave, paired_ratio
+
+    calls: list[tuple[str, float]] = []
+    rates = {"a": iter([0, 10, 40, 10]), "b": iter([0, 5, 10, 20])}
+
+    def measure(key: str) -> Row:
+        def run(seconds: float) -> Sample:
+            calls.append((key, seconds))
+            return Sample(next(rates[key]), 1.0, [0.001, 0.002])
+        return Row(key, run)
+
+    a, b = measure("a"), measure("b")
+    interleave([a, b], rounds=3, seconds=0.5, warmup=0.1)
+    assert calls == [("a", 0.1), ("b", 0.1)] + [("a", 0.5), ("b", 0.5)] * 3
+    assert len(a.samples) == 3  # the warm-up pass is not kept
+    assert a.rate == 10 and b.rate == 10
+    # per-round ratios 2, 4, 0.5 -> median 2 (the ratio of medians would say 1)
+    assert paired_ratio(a, b) == 2

@@ -1,0 +1,144 @@
+"""Each Lua script run directly with raw KEYS and ARGV, as its header contract says."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import msgpack
+import pytest
+import redis
+
+from redisession import _scripts
+from redisession._keys import session_keys
+
+
+@pytest.fixture
+def lua(raw: redis.Redis, prefix: str) -> Iterator[Any]:
+    keys = list(session_keys(prefix, "s1"))
+
+    def run(name: str, *args: Any, keys_: list[str] | None = None) -> Any:
+        return raw.eval(_scripts.source(name), len(keys_ or keys), *(keys_ or keys), *args)
+
+    run.keys = keys  # type: ignore[attr-defined]
+    yield run
+
+
+def create_args(**over: Any) -> list[Any]:
+    a = {"channel": "", "sid": "s1", "user": "u1", "name": "", "metadata": "", "ttl": 100,
+         "lifetime": 0, "max_messages": "", "max_tokens": "", "max_history": "", "token": "tok"}
+    a.update(over)
+    return list(a.values())
+
+
+def msg(mid: str, tokens: int, kind: int = 0, body: bytes = b"\xa1x") -> list[Any]:
+    return [mid, tokens, kind, body]
+
+
+def append_args(*messages: list[Any], limits: tuple[int, int, int] = (100, 1000, 100),
+                dedup: int = 10, hint: str = "") -> list[Any]:
+    out: list[Any] = ["", *limits, dedup, hint, len(messages)]
+    for m in messages:
+        out += m
+    return out
+
+
+def meta(raw: redis.Redis, lua: Any) -> dict[str, str]:
+    return {k.decode(): v.decode() for k, v in raw.hgetall(lua.keys[0]).items()}
+
+
+def test_create_contract(raw: redis.Redis, lua: Any) -> None:
+    flat, pttl = lua("create", *create_args(max_messages=5))
+    fields = dict(zip(flat[::2], flat[1::2], strict=True))
+    assert fields[b"id"] == b"s1" and fields[b"v"] == b"1" and fields[b"max_messages"] == b"5"
+    assert 99_000 < pttl <= 100_000
+    # a retry of the same call (same token) succeeds; another call fails with RS_EXISTS
+    assert lua("create", *create_args())[0] == flat
+    with pytest.raises(redis.ResponseError, match="^RS_EXISTS"):
+        lua("create", *create_args(token="other"))
+    with pytest.raises(redis.ResponseError, match="RS_INVALID ttl must be positive"):
+        lua("create", *create_args(sid="s2", ttl=0), keys_=list(session_keys("x", "s2")))
+
+
+def test_append_contract_and_header(raw: redis.Redis, lua: Any) -> None:
+    lua("create", *create_args())
+    reply = lua("append", *append_args(msg("a", 3), msg("b", 4, body=b"\xa1y"), hint="hello"))
+    assert reply[:8] == [2, 1, 2, 2, 7, 0, 0, 0]  # v first last n tokens trimmed dup through
+    assert reply[8] == b"u1" and reply[9] > 0  # user and time, for the per-user index
+    first = raw.lindex(lua.keys[1], 0)
+    unpacker = msgpack.Unpacker()
+    unpacker.feed(first)
+    assert list(unpacker) == [[1, 3, 0], "x"]  # header written by Lua, then the client body
+    m = meta(raw, lua)
+    assert (m["seq"], m["n"], m["tokens"], m["name"], m["total_tokens"]) == \
+        ("2", "2", "7", "hello", "7")
+    # retry: stored reply, flagged duplicate, nothing written
+    assert lua("append", *append_args(msg("a", 3), msg("b", 4)))[:8] == [2, 1, 2, 2, 7, 0, 1, 0]
+    assert raw.llen(lua.keys[1]) == 2
+
+
+def test_append_trims_by_tokens_and_tool_results(raw: redis.Redis, lua: Any) -> None:
+    lua("create", *create_args())
+    lua("append", *append_args(msg("u", 10), msg("call", 10, 1), msg("r1", 10, 2),
+                               msg("r2", 10, 2)))
+    reply = lua("append", *append_args(msg("z", 10), limits=(100, 35, 100)))
+    # 50 tokens > 35: drop "u" (40), still > 35: drop the call (30); r1, r2 would be orphans
+    assert reply[3:6] == [1, 10, 4] and reply[7] == 4
+    assert raw.llen(lua.keys[2]) == 4  # moved to the archive
+
+
+def test_append_validates_before_writing(raw: redis.Redis, lua: Any) -> None:
+    lua("create", *create_args())
+    before = raw.hgetall(lua.keys[0])
+    for bad in (append_args(msg("a", -1)), append_args(msg("a", 1, 7)),
+                append_args(msg("", 1)), ["", 100, 100, 100, 10, "", 2, "a", 1, 0, b"x"]):
+        with pytest.raises(redis.ResponseError, match="^RS_INVALID"):
+            lua("append", *bad)
+    assert raw.hgetall(lua.keys[0]) == before and raw.llen(lua.keys[1]) == 0
+    with pytest.raises(redis.ResponseError, match="^RS_NOT_FOUND"):
+        lua("append", *append_args(msg("a", 1)), keys_=list(session_keys("x", "none")))
+
+
+def test_read_modes(raw: redis.Redis, lua: Any) -> None:
+    lua("create", *create_args())
+    lua("append", *append_args(*(msg(f"m{i}", 1) for i in range(5)), limits=(3, 100, 100)))
+    assert lua("read", "meta", 0)[2:] == [0]
+    assert len(lua("read", "window", 0)[3:]) == 3
+    assert len(lua("read", "history", 0)[3:]) == 5
+    after = lua("read", "after", 4)  # window holds seqs 3..5: only seq 5 comes back, partial
+    assert after[2] == 1 and len(after[3:]) == 1
+    whole = lua("read", "after", 1)  # seq 2 left the window: the whole window, not partial
+    assert whole[2] == 0 and len(whole[3:]) == 3
+    assert lua("read", "window", 0, keys_=list(session_keys("x", "none"))) == []
+
+
+def test_touch_clear_delete(raw: redis.Redis, lua: Any) -> None:
+    lua("create", *create_args(lifetime=50))
+    assert lua("touch", "", "", 0) <= 50_000  # capped by the lifetime
+    assert lua("touch", "", 30, 0) <= 30_000
+    lua("append", *append_args(msg("a", 1), msg("b", 1)))
+    assert lua("clear", "") == [3, 2]
+    assert raw.llen(lua.keys[1]) == 0 and meta(raw, lua)["seq"] == "2"
+    assert lua("delete", "") == [1, b"u1"] and raw.exists(*lua.keys[:6]) == 0
+    assert lua("delete", "")[0] == 0
+
+
+def test_events_are_json(raw: redis.Redis, lua: Any, prefix: str) -> None:
+    ps = raw.pubsub()
+    ps.subscribe(f"{prefix}:events")
+    assert ps.get_message(timeout=2)["type"] == "subscribe"
+    lua("create", *create_args(channel=f"{prefix}:events"))
+    args = append_args(msg("a", 5), msg("b", 5), limits=(1, 100, 100))
+    args[0] = f"{prefix}:events"
+    lua("append", *args)
+    got = []
+    while len(got) < 3:
+        m = ps.get_message(timeout=2)
+        assert m is not None, f"missing events, got {got}"
+        if m["type"] == "message":
+            got.append(json.loads(m["data"]))
+    ps.close()
+    assert [e["type"] for e in got] == ["created", "appended", "trimmed"]
+    assert got[1]["sid"] == "s1" and got[1]["seq"] == 2 and got[1]["count"] == 2
+    assert got[2]["count"] == 1 and got[2]["through_seq"] == 1
