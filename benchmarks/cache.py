@@ -1,7 +1,7 @@
 """Local cache benchmark: cached vs uncached reads, and the cross-process staleness window.
 
     python -m benchmarks.cache            # private redis-server, or $REDIS_URL if set
-    python -m benchmarks.cache --reads 2000 --writes 500
+    python -m benchmarks.cache --docs     # also write the "## Cache" section of docs/benchmarks.md
 
 Prints, in one run:
 1. ``messages()`` latency for 10/100/1000-message sessions: no cache, the cache in eventual
@@ -25,6 +25,7 @@ import uuid
 from contextlib import ExitStack
 from datetime import datetime, timezone
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -33,7 +34,31 @@ import redisession
 from redisession import Message, SessionStore
 from redisession.testing import redis_url_or_private
 
+from .report import write_docs
+
 SIZES = (10, 100, 1000)
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+
+READING = """How to read it:
+- **uncached**: `messages()` with `cache_size=0`: one `read` script round trip that returns
+  the whole window, then msgpack decoding of every message. Grows with the window.
+- **cached eventual**: `cache_size=100`: served from the local LRU (a list copy of the cached
+  window); no round trip. Flat in the window size.
+- **cached strict**: `consistency="strict"`: one round trip per read running `read` with
+  `what='after'`, which returns the meta hash and only messages newer than the cached ones
+  (none here), so it stays small even for 1000-message windows.
+- **staleness window**: a writer in this process appends; a second process (spawned, its own
+  store and listener) reads `messages()` from its cache in a loop until the new message
+  appears. The window runs from the writer's `append()` returning to that read returning it,
+  on the machine's shared monotonic clock: pub/sub delivery, the listener marking the entry
+  stale, and one refresh round trip. `cache_max_age` (default 1 s) bounds it when an event
+  is lost.
+- The reading process yields the GIL between reads (`time.sleep(0)`). Without that, a thread
+  spinning on cache hits keeps the sync store's listener thread waiting for the GIL for up
+  to Python's switch interval (5 ms) per event: a first version of this benchmark measured
+  p50 0.2 ms on a quiet run but p50 11 ms on a loaded one that way. A CPU-bound app thread
+  has the same effect on the sync store's invalidation delay; the async store's listener is
+  a task and waits for the event loop instead.""".splitlines()
 
 
 def pct(samples: list[float], q: float) -> float:
@@ -144,26 +169,39 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reads", type=int, default=1000, help="reads per cell")
     parser.add_argument("--writes", type=int, default=300, help="writes for the staleness test")
+    parser.add_argument("--docs", nargs="?", type=Path, const=DOCS, default=None,
+                        help=f"write the '## Cache' section of this file ({DOCS})")
     args = parser.parse_args()
     prefix = f"bench{uuid.uuid4().hex[:8]}"
+    command = f"python -m benchmarks.cache --reads {args.reads} --writes {args.writes}"
     with redis_url_or_private() as url:
         with redis.Redis.from_url(url) as c:
             version = c.info("server")["redis_version"]
-        print(f"# redisession {redisession.__version__} cache benchmark, "
-              f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
-        print(f"# Redis {version} at {url}; Python {platform.python_version()}; redis-py "
-              f"{redis.__version__}; {platform.machine()} {os.cpu_count()} CPUs")
-        print(f"# python -m benchmarks.cache --reads {args.reads} --writes {args.writes}")
-        print()
+        out = [f"# redisession {redisession.__version__} cache benchmark, "
+               f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+               f"# Redis {version} on loopback; Python {platform.python_version()}; redis-py "
+               f"{redis.__version__}; {platform.machine()} {os.cpu_count()} CPUs",
+               f"# {command}", ""]
+        for line in out:
+            print(line)
         for line in read_latency(url, prefix, args.reads):
             print(line)
+            out.append(line)
         print()
+        out.append("")
         lines, _ = staleness(url, prefix, args.writes)
         for line in lines:
             print(line)
+            out.append(line)
         with redis.Redis.from_url(url) as c:
             for key in c.scan_iter(match=f"{prefix}:*", count=1000):
                 c.delete(key)
+    if args.docs is not None:
+        header = ["Command (from the repo root; starts a private `redis-server` unless "
+                  "`REDIS_URL` is set):", "", "```", command, "```", "",
+                  "Output of one run:", "", "```", *out, "```"]
+        write_docs(args.docs, header, READING, section="## Cache")
+        print(f"\nwritten to {args.docs}")
     return 0
 
 
