@@ -46,7 +46,7 @@ def script_name(scripts: Any, script: Any) -> str:
     """The name under which ``scripts`` (a `Scripts`) holds ``script``; '' if none."""
     for name, value in vars(scripts).items():
         if value is script:
-            return name
+            return str(name)
     return ""
 
 

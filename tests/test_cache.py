@@ -291,4 +291,5 @@ def test_writer_entry_advances_only_from_the_previous_version() -> None:
     advanced = after_append(entry, result(4), prepared, 1_700_000_000_000)
     assert advanced is not None and [m.seq for m in advanced[1]] == [1, 2, 3]
     assert advanced[0].last_activity.timestamp() == 1_700_000_000
-    assert after_append(entry, result(5), prepared, 1_700_000_000_000) is None  # a write by someone else between
+    # v5: someone else wrote v4 in between, so the reply cannot advance the v3 entry
+    assert after_append(entry, result(5), prepared, 1_700_000_000_000) is None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator, Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .._bg import STOP, ThreadWorker

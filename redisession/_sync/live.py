@@ -6,7 +6,7 @@ A mixin of `AsyncSessionStore` (in store.py), kept apart so that file stays abou
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .. import _cache
