@@ -15,7 +15,7 @@ from typing import Any
 
 from .._bg import STOP, AsyncWorker
 from .._cache import SnapshotCache
-from .._coherence import EPOCH_TTL, decode, log, run_ids, to_event
+from .._coherence import EPOCH_TTL, decode, log, server_ids, to_event
 from ..events import APPEND_ONLY, Event
 
 POLL = 0.2
@@ -125,8 +125,10 @@ class Listener:
                 log.exception("redisession: background expiry sweep failed")
 
     async def _check_epoch(self) -> bool:
-        """Read the run ids and the epoch token; True if either changed since the last look."""
-        ids = run_ids(await self.client.info("server", **_all_primaries(self.client)))
+        """Read the server ids and the epoch token; True if either changed since the last look."""
+        target = _all_primaries(self.client)
+        ids = server_ids(await self.client.info("server", **target),
+                         await self.client.info("replication", **target))
         token = await self.client.getex(self.epoch_key, ex=EPOCH_TTL)
         if token is None:
             await self.client.set(self.epoch_key, uuid.uuid4().hex, nx=True, ex=EPOCH_TTL)
