@@ -5,9 +5,10 @@ nothing says it is behind and it is younger than ``max_age``; a stale entry is k
 its messages let the next read fetch only what changed (``read`` with ``what='after'``).
 
 Coherence rules (see docs/cache.md):
-- an event with a newer ``v`` marks the entry stale; ``deleted``, ``expired`` and any type
-  that may rewrite the window (not in ``events.APPEND_ONLY``) drop it;
-- a flush (listener (re)connect, server restart or FLUSHALL) drops everything and bumps
+- an event at or below the entry's ``v`` changes nothing (often it is our own write);
+- a newer one marks the entry stale; ``deleted``, ``expired``, ``created`` and any type that
+  may rewrite the window (not in ``events.APPEND_ONLY``) drop it;
+- a flush (listener (re)connect, restart, failover or FLUSHALL) drops everything and bumps
   ``generation``: a read that started before a flush does not store what it fetched;
 - ``latest`` remembers the newest ``v`` seen in events, so a read whose reply was overtaken
   by an event (fetched v5, event v6 handled before the store) is stored as stale.
