@@ -5,6 +5,7 @@ Every mutation is one atomic Lua script; the sync `SessionStore` and the asyncio
 """
 
 from ._async.store import AsyncSessionStore
+from ._cache import CacheInfo
 from ._manage import StoreStats
 from ._summarizer import Summarizer
 from ._sync.store import SessionStore
@@ -25,6 +26,7 @@ from .errors import (
     SummaryConflict,
     UnsupportedServer,
 )
+from .events import EVENT_TYPES, Event, EventType, parse_event
 from .models import AppendResult, Message, Role, Session, SummaryResult
 from .tokenizers import Tokenizer, estimate_tokens, tiktoken_tokenizer
 
@@ -33,8 +35,12 @@ __version__ = "0.1.0"
 __all__ = [
     "AppendResult",
     "AsyncSessionStore",
+    "CacheInfo",
     "ConnectionSettings",
     "DuplicateMessageId",
+    "EVENT_TYPES",
+    "Event",
+    "EventType",
     "ImportFormatError",
     "InvalidConfig",
     "InvalidInput",
@@ -58,5 +64,6 @@ __all__ = [
     "Tokenizer",
     "UnsupportedServer",
     "estimate_tokens",
+    "parse_event",
     "tiktoken_tokenizer",
 ]

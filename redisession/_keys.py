@@ -83,6 +83,21 @@ def user_sessions(prefix: str, user_id: str) -> str:
     return f"{prefix}:user:{{{check_id(user_id, 'user id')}}}:sessions"
 
 
+def session_events_channel(prefix: str, sid: str) -> str:
+    """One session's own (sharded, SPUBLISH) events channel: same hash tag as its keys."""
+    return f"{prefix}:{{{check_id(sid)}}}:events"
+
+
+def expiry_index(prefix: str) -> str:
+    """ZSET sid -> earliest possible expiry (ms): the deadline index `sweep()` reads."""
+    return f"{prefix}:expiry"
+
+
+def epoch_key(prefix: str) -> str:
+    """STRING: a random token; when it vanishes (FLUSHALL) every local cache flushes."""
+    return f"{prefix}:epoch"
+
+
 def stats_key(prefix: str, tag: str) -> str:
     return f"{prefix}:stats:{{{tag}}}"
 

@@ -256,9 +256,10 @@ def cmd_stats(args: argparse.Namespace) -> int:
 @command("sweep", "repair indexes (and, with events, publish expirations)", _json_flag)
 def cmd_sweep(args: argparse.Namespace) -> int:
     with open_store(args) as store:
-        sweep = getattr(store, "sweep", None) or store.repair_indexes
-        report = sweep()
-    data = as_plain(report) if report is not None else {}
+        report = store.repair_indexes()
+        # expired events for sessions in the deadline index (stores with expiry_events=True)
+        report["expired_events"] = len(store.sweep())
+    data = as_plain(report)
     if args.json:
         _json(data)
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from . import defaults
 from .errors import InvalidConfig
@@ -38,6 +38,23 @@ class SessionConfig(BaseModel):
     summarize_at: float = Field(defaults.SUMMARIZE_AT, gt=0, le=1, description=(
         "with a store summarizer: summarize when the window passes this share of max_tokens"))
     summary_lease: float = Field(defaults.SUMMARY_LEASE, gt=0, description="seconds")
+    cache_size: int = Field(defaults.CACHE_SIZE, ge=0, description="local LRU size, 0 = off")
+    cache_max_age: float = Field(defaults.CACHE_MAX_AGE, gt=0,
+                                 description="seconds a cached session is trusted")
+    consistency: Literal["eventual", "strict"] = defaults.CONSISTENCY
+    session_events: bool = Field(False, description="also SPUBLISH on {prefix}:{sid}:events")
+    expiry_events: bool = Field(False, description="index deadlines so sweep() reports expiry")
+    sweep_interval: float | None = Field(None, gt=0,
+                                         description="background expiry sweep, s (None = off)")
+
+    @model_validator(mode="after")
+    def _cache_needs_events(self) -> SessionConfig:
+        if self.cache_size and self.consistency == "eventual" and not self.events:
+            raise ValueError("cache_size > 0 with consistency='eventual' needs events=True: "
+                             "the cache is kept coherent by the events")
+        if self.sweep_interval and not self.expiry_events:
+            raise ValueError("sweep_interval needs expiry_events=True (the deadline index)")
+        return self
 
     @classmethod
     def build(cls, **values: Any) -> SessionConfig:

@@ -1,5 +1,7 @@
 """Default settings. Each one can be changed per store (`SessionConfig`, `ConnectionSettings`)."""
 
+from typing import Literal
+
 PREFIX = "rs"
 """Namespace of every key and of the events channel, so apps and tenants can share one Redis."""
 
@@ -43,6 +45,22 @@ BACKOFF_CAP = 1.0
 
 HEALTH_CHECK_INTERVAL = 30
 """Seconds of idleness after which a pooled connection is PINGed before use."""
+
+CACHE_SIZE = 0
+"""Sessions kept in each store's local LRU cache; 0 (the default) turns the cache off, so a
+store reads Redis on every call unless asked to cache (``cache_size=1000``)."""
+
+CACHE_MAX_AGE = 1.0
+"""Seconds a cached session is served without asking Redis. Invalidation events normally
+make an entry stale within milliseconds; this bounds staleness when events were lost."""
+
+CONSISTENCY: Literal["eventual", "strict"] = "eventual"
+"""``eventual``: cached reads trust pub/sub invalidation plus ``cache_max_age``. ``strict``:
+every read checks the version with one small round trip (and fetches only what changed)."""
+
+EPOCH_CHECK_INTERVAL = 1.0
+"""Seconds between the listener's checks of the server's run ids and epoch token (restart,
+failover, FLUSHALL); at most ``cache_max_age``."""
 
 INDEX_INTERVAL = 1.0
 """Seconds between two moves of one session in its user's index by one store. The index lives in

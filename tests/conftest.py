@@ -102,11 +102,22 @@ def _url(request: pytest.FixtureRequest, backend: str) -> str:
     return str(request.getfixturevalue("cluster_url" if backend == "cluster" else "redis_url"))
 
 
+CACHED: dict[str, Any] = {"cache_size": 100, "cache_max_age": 60.0}
+
 STORE_PARAMS = [
     pytest.param(("sync", "single"), id="sync"),
     pytest.param(("async", "single"), id="async"),
     pytest.param(("sync", "cluster"), id="sync-cluster", marks=pytest.mark.cluster),
     pytest.param(("async", "cluster"), id="async-cluster", marks=pytest.mark.cluster),
+    # The same suite with the local cache on (issue 3): a long max age, so reads are served
+    # from the cache and the writer's own entry updates are what keeps them right.
+    pytest.param(("sync", "single", CACHED), id="sync-cached"),
+    pytest.param(("async", "single", CACHED), id="async-cached"),
+    pytest.param(("async", "single", {**CACHED, "consistency": "strict"}), id="async-strict"),
+    pytest.param(("sync", "cluster", CACHED), id="sync-cluster-cached",
+                 marks=pytest.mark.cluster),
+    pytest.param(("async", "cluster", CACHED), id="async-cluster-cached",
+                 marks=pytest.mark.cluster),
 ]
 
 
@@ -130,17 +141,19 @@ async def store_factory(request: pytest.FixtureRequest,
                         prefix: str) -> AsyncIterator[Any]:
     """``await store_factory(**settings)``: a store (sync stores wrapped to be awaited) on the
     parametrized flavour and backend, with this test's prefix. Closed after the test."""
-    flavour, backend = request.param
+    flavour, backend, *extra = request.param
     made: list[Any] = []
 
     async def factory(tokenizer: Any = None, **settings: Any) -> Any:
         settings.setdefault("prefix", prefix)
+        settings = {**(extra[0] if extra else {}), **settings}
         store = await make_store(request, flavour, backend, tokenizer=tokenizer, **settings)
         made.append(store)
         return store
 
     factory.flavour = flavour  # type: ignore[attr-defined]
     factory.backend = backend  # type: ignore[attr-defined]
+    factory.cached = bool(extra)  # type: ignore[attr-defined]
     yield factory
     for store in made:
         await close_store(store)

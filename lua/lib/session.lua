@@ -94,8 +94,13 @@ local function header(element)
   return h
 end
 
+-- `channel` is the events argument of a script: '' (no events), the store's channel, or the
+-- store's channel, a space and the session's own channel, which gets SPUBLISH (sharded pub/sub:
+-- it carries the session's hash tag, so it stays on the script's node on Cluster).
 local function publish(channel, event)
-  if channel ~= '' then
-    redis.call('PUBLISH', channel, cjson.encode(event))
-  end
+  if channel == '' then return end
+  local payload = cjson.encode(event)
+  local global, own = string.match(channel, '^(%S*) ?(%S*)$')
+  if global ~= '' then redis.call('PUBLISH', global, payload) end
+  if own ~= '' then redis.call('SPUBLISH', own, payload) end
 end

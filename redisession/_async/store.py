@@ -6,29 +6,44 @@ The sync ``SessionStore`` in ``redisession/_sync/store.py`` is generated from th
 
 from __future__ import annotations
 
+import time
 import warnings
 from typing import Any
 
 from redis.exceptions import ResponseError
 
-from .. import _ops
+from .. import _cache, _ops
+from .._cache import SnapshotCache
 from .._compat import AsyncRetry, redis_async
 from .._connect import RETRY_ON, backoff, check_server, client_kwargs, decodes_responses, plan
-from .._keys import SessionKeys, check_id, events_channel, session_keys, user_sessions
+from .._keys import (
+    SessionKeys,
+    check_id,
+    epoch_key,
+    events_channel,
+    expiry_index,
+    session_events_channel,
+    session_keys,
+    user_sessions,
+)
 from .._manage import with_summary
 from .._ops import MessageLike, Snapshot
 from .._scripts import Scripts
 from .._summarizer import Summarizer
 from ..config import ConnectionSettings, SessionConfig
+from ..defaults import EPOCH_CHECK_INTERVAL
 from ..errors import InvalidConfig, SessionNotFound
 from ..models import AppendResult, Message, Session
 from ..tokenizers import Tokenizer, estimate_tokens
+from . import sweeper
+from .listener import Listener
+from .live import LiveStore
 from .manage import AsyncManageMixin
 from .summary import AsyncSummaryMixin
 from .transfer import AsyncTransferMixin
 
 
-class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin):
+class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin, LiveStore):
     """LLM conversation sessions in Redis, shared by every app instance that uses the same Redis.
 
     Args:
@@ -60,6 +75,13 @@ class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin)
         self._scripts = Scripts(client)
         self._channel = events_channel(self.config.prefix) if self.config.events else ""
         self._ready = False
+        c = self.config
+        self._cache = SnapshotCache(c.cache_size, c.cache_max_age) if c.cache_size else None
+        self._expiry_key = expiry_index(c.prefix)
+        self._listener = Listener(client, events_channel(c.prefix), epoch_key(c.prefix),
+                                  self._cache, min(EPOCH_CHECK_INTERVAL, c.cache_max_age),
+                                  self.sweep, c.sweep_interval)
+        self._closed = False
 
     @classmethod
     def from_url(cls, url: str, *, connection: ConnectionSettings | None = None,
@@ -106,21 +128,38 @@ class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin)
         if problem:
             warnings.warn(problem, RuntimeWarning, stacklevel=3)
         self._ready = True
+        if self.config.sweep_interval:
+            await self._listener.ensure_started()
+
+    def _events_arg(self, sid: str) -> str:
+        """The scripts' events argument: the store's channel, then the session's own if on."""
+        if not self._channel or not self.config.session_events:
+            return self._channel
+        return f"{self._channel} {session_events_channel(self.config.prefix, sid)}"
 
     async def _run(self, script: Any, sid: str, args: list[Any]) -> Any:
         keys = self._keys(sid)
         await self._ensure_ready()
         try:
-            return await script(keys=list(keys), args=args)
+            reply = await script(keys=list(keys), args=args)
         except ResponseError as e:
             raise _ops.map_error(e, sid) from e
+        if self._cache is not None:
+            self._after_script(script, sid)
+        return reply
 
-    async def _read(self, sid: str, what: str = "window", after: int = 0) -> Snapshot:
+    async def _fetch(self, sid: str, what: str = "window", after: int = 0) -> Snapshot:
         script = self._scripts.read_touch if self.config.touch_on_read else self._scripts.read
         snap = _ops.parse_read(await self._run(script, sid, [what, after]))
         if snap is None:
             raise SessionNotFound(sid)
         return snap
+
+    async def _read(self, sid: str, what: str = "window", after: int = 0) -> Snapshot:
+        """Every read goes through here: the local cache when on, else one round trip."""
+        if self._cache is None or what not in ("window", "meta"):
+            return await self._fetch(sid, what, after)
+        return await self._cached_read(sid, what)
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -144,12 +183,18 @@ class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin)
         """
         sid = check_id(session_id) if session_id is not None else _ops.new_session_id()
         args = _ops.create_args(
-            self._channel, sid, user_id, name, metadata, ttl or self.config.ttl,
+            self._events_arg(sid), sid, user_id, name, metadata, ttl or self.config.ttl,
             lifetime or self.config.lifetime, max_messages, max_tokens, max_history)
+        generation = await self._generation(sid)
         reply = await self._run(self._scripts.create, sid, args)
         session = _ops.parse_meta(reply[0], int(reply[1]))
         await self._index(sid, session.user_id or "",
                           int(session.last_activity.timestamp() * 1000), register=True)
+        if self.config.expiry_events:
+            created = int(session.created_at.timestamp() * 1000)
+            await sweeper.track(self.client, self._expiry_key, sid, created + int(reply[1]))
+        if self._cache is not None and session.version == 1:
+            self._cache_write(sid, (session, []), generation)
         return session
 
     async def append(self, session_id: str, *messages: MessageLike) -> AppendResult:
@@ -168,9 +213,15 @@ class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin)
         """
         check_id(session_id)
         prepared = _ops.prepare(messages, self.config, self.tokenizer)
+        generation = await self._generation(session_id)
         reply = await self._run(self._scripts.append, session_id,
-                                _ops.append_args(self._channel, self.config, prepared))
+                                _ops.append_args(self._events_arg(session_id), self.config,
+                                                 prepared))
         result = _ops.parse_append(session_id, reply, prepared)
+        if self._cache is not None:
+            entry, _ = self._cache.lookup(session_id)
+            self._cache_write(session_id, _cache.after_append(entry, result, prepared,
+                                                              int(reply[9])), generation)
         await self._index(session_id, _ops._text(reply[8]), int(reply[9]))
         await self._auto_summarize(session_id, result.token_count)
         return result
@@ -187,8 +238,15 @@ class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin)
             Seconds until the session expires if nothing else happens.
         """
         _ops.check_limits(ttl=ttl)
-        args = [self._channel, "" if ttl is None else ttl, int(self.config.touch_events)]
-        return int(await self._run(self._scripts.touch, session_id, args)) / 1000
+        args = [self._events_arg(session_id), "" if ttl is None else ttl,
+                int(self.config.touch_events)]
+        remaining = int(await self._run(self._scripts.touch, session_id, args))
+        if self._cache is not None:  # TTL fields changed without a new version
+            self._cache.mark_stale(session_id)
+        if ttl is not None and self.config.expiry_events:
+            await sweeper.track(self.client, self._expiry_key, session_id,
+                                int(time.time() * 1000) + remaining)
+        return remaining / 1000
 
     async def clear(self, session_id: str) -> int:
         """Remove every message (window and archive); the session, its state and counters stay.
@@ -196,15 +254,22 @@ class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin)
         Returns:
             How many messages were removed.
         """
-        reply = await self._run(self._scripts.clear, session_id, [self._channel])
+        reply = await self._run(self._scripts.clear, session_id, [self._events_arg(session_id)])
+        if self._cache is not None:  # the reply lacks the new activity time: refresh next read
+            self._cache.mark_stale(session_id)
         return int(reply[1])
 
     async def delete(self, session_id: str) -> bool:
         """Delete the session and all its keys. Returns False if there was nothing to delete."""
-        existed, user = await self._run(self._scripts.delete, session_id, [self._channel])
+        existed, user = await self._run(self._scripts.delete, session_id,
+                                        [self._events_arg(session_id)])
+        if self._cache is not None:
+            self._cache.discard(session_id)
         if user:
             await self.client.zrem(user_sessions(self.config.prefix, _ops._text(user)),
                                    session_id)
+        if self.config.expiry_events:  # else a sweep would report it as expired
+            await sweeper.untrack(self.client, self._expiry_key, session_id)
         return bool(existed)
 
     # -- reads -----------------------------------------------------------------------------
@@ -242,7 +307,10 @@ class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin)
     # -- lifecycle -------------------------------------------------------------------------
 
     async def aclose(self) -> None:
-        """Close the Redis connections if this store opened them (``from_url``)."""
+        """Stop the listener, end events() iterators, and close the Redis connections if this
+        store opened them (``from_url``)."""
+        self._closed = True
+        await self._listener.stop()
         if self._owns_client:
             await self.client.aclose()
             for other in self._also_close:

@@ -39,7 +39,8 @@ class AsyncTransferMixin:
         config: SessionConfig
         client: Any
         _scripts: Scripts
-        _channel: str
+
+        def _events_arg(self, sid: str) -> str: ...
 
         async def _run(self, script: Any, sid: str, args: list[Any]) -> Any: ...
         async def _ensure_ready(self) -> None: ...
@@ -125,7 +126,7 @@ class AsyncTransferMixin:
                     return count
                 sid, ttl, meta, state, window, archive = parsed
                 await self._run(self._scripts.import_session, sid, [
-                    self._channel, int(overwrite), ttl, uuid.uuid4().hex,
+                    self._events_arg(sid), int(overwrite), ttl, uuid.uuid4().hex,
                     _transfer.json_meta(meta), len(state) // 2, len(window),
                     *state, *window, *archive])
                 await self._index(sid, meta.get("user", ""), int(meta["active"]), register=True)

@@ -36,7 +36,8 @@ class ManageMixin:
         client: Any
         _scripts: Scripts
         _indexed: Any
-        _channel: str
+
+        def _events_arg(self, sid: str) -> str: ...
 
         def _run(self, script: Any, sid: str, args: list[Any]) -> Any: ...
         def _ensure_ready(self) -> None: ...
@@ -139,7 +140,7 @@ class ManageMixin:
         Raises:
             SessionNotFound; InvalidInput: no values, or a value that is not JSON-serializable.
         """
-        args = _manage.state_args(self._channel, values)
+        args = _manage.state_args(self._events_arg(session_id), values)
         return int(self._run(self._scripts.set_state, session_id, args))
 
     def get_state(self, session_id: str) -> dict[str, Any]:
@@ -160,7 +161,7 @@ class ManageMixin:
         """Remove session variables. Returns how many existed. Raises `SessionNotFound`."""
         if not keys:
             raise InvalidInput("delete_state needs at least one key")
-        args = [self._channel, *(_manage.check_state_key(k) for k in keys)]
+        args = [self._events_arg(session_id), *(_manage.check_state_key(k) for k in keys)]
         return int((self._run(self._scripts.delete_state, session_id, args))[1])
 
     def incr_state(self, session_id: str, key: str, by: int | float = 1) -> int | float:
@@ -172,7 +173,8 @@ class ManageMixin:
         Raises:
             SessionNotFound; InvalidInput: the variable holds something that is not a number.
         """
-        args = _manage.incr_args(self._channel, key, by, self.config.dedup_window)
+        args = _manage.incr_args(self._events_arg(session_id), key, by,
+                                 self.config.dedup_window)
         reply = self._run(self._scripts.incr_state, session_id, args)
         text = _text(reply[1])
         return int(text) if text.lstrip("-").isdigit() else float(text)
@@ -212,7 +214,9 @@ class ManageMixin:
             info = cache_info()
             if inspect.isawaitable(info):
                 info = info
-            result.cache = _manage.as_plain(info)
+            plain = _manage.as_plain(info)
+            if plain.get("maxsize") != 0:  # a store whose cache is off (cache_size=0)
+                result.cache = plain
         return result
 
     # -- cleanup ---------------------------------------------------------------------------

@@ -7,29 +7,44 @@ The sync ``SessionStore`` in ``redisession/_sync/store.py`` is generated from th
 
 from __future__ import annotations
 
+import time
 import warnings
 from typing import Any
 
 from redis.exceptions import ResponseError
 
-from .. import _ops
+from .. import _cache, _ops
+from .._cache import SnapshotCache
 from .._compat import SyncRetry, redis_sync
 from .._connect import RETRY_ON, backoff, check_server, client_kwargs, decodes_responses, plan
-from .._keys import SessionKeys, check_id, events_channel, session_keys, user_sessions
+from .._keys import (
+    SessionKeys,
+    check_id,
+    epoch_key,
+    events_channel,
+    expiry_index,
+    session_events_channel,
+    session_keys,
+    user_sessions,
+)
 from .._manage import with_summary
 from .._ops import MessageLike, Snapshot
 from .._scripts import Scripts
 from .._summarizer import Summarizer
 from ..config import ConnectionSettings, SessionConfig
+from ..defaults import EPOCH_CHECK_INTERVAL
 from ..errors import InvalidConfig, SessionNotFound
 from ..models import AppendResult, Message, Session
 from ..tokenizers import Tokenizer, estimate_tokens
+from . import sweeper
+from .listener import Listener
+from .live import LiveStore
 from .manage import ManageMixin
 from .summary import SummaryMixin
 from .transfer import TransferMixin
 
 
-class SessionStore(ManageMixin, SummaryMixin, TransferMixin):
+class SessionStore(ManageMixin, SummaryMixin, TransferMixin, LiveStore):
     """LLM conversation sessions in Redis, shared by every app instance that uses the same Redis.
 
     Args:
@@ -61,6 +76,13 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin):
         self._scripts = Scripts(client)
         self._channel = events_channel(self.config.prefix) if self.config.events else ""
         self._ready = False
+        c = self.config
+        self._cache = SnapshotCache(c.cache_size, c.cache_max_age) if c.cache_size else None
+        self._expiry_key = expiry_index(c.prefix)
+        self._listener = Listener(client, events_channel(c.prefix), epoch_key(c.prefix),
+                                  self._cache, min(EPOCH_CHECK_INTERVAL, c.cache_max_age),
+                                  self.sweep, c.sweep_interval)
+        self._closed = False
 
     @classmethod
     def from_url(cls, url: str, *, connection: ConnectionSettings | None = None,
@@ -107,21 +129,38 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin):
         if problem:
             warnings.warn(problem, RuntimeWarning, stacklevel=3)
         self._ready = True
+        if self.config.sweep_interval:
+            self._listener.ensure_started()
+
+    def _events_arg(self, sid: str) -> str:
+        """The scripts' events argument: the store's channel, then the session's own if on."""
+        if not self._channel or not self.config.session_events:
+            return self._channel
+        return f"{self._channel} {session_events_channel(self.config.prefix, sid)}"
 
     def _run(self, script: Any, sid: str, args: list[Any]) -> Any:
         keys = self._keys(sid)
         self._ensure_ready()
         try:
-            return script(keys=list(keys), args=args)
+            reply = script(keys=list(keys), args=args)
         except ResponseError as e:
             raise _ops.map_error(e, sid) from e
+        if self._cache is not None:
+            self._after_script(script, sid)
+        return reply
 
-    def _read(self, sid: str, what: str = "window", after: int = 0) -> Snapshot:
+    def _fetch(self, sid: str, what: str = "window", after: int = 0) -> Snapshot:
         script = self._scripts.read_touch if self.config.touch_on_read else self._scripts.read
         snap = _ops.parse_read(self._run(script, sid, [what, after]))
         if snap is None:
             raise SessionNotFound(sid)
         return snap
+
+    def _read(self, sid: str, what: str = "window", after: int = 0) -> Snapshot:
+        """Every read goes through here: the local cache when on, else one round trip."""
+        if self._cache is None or what not in ("window", "meta"):
+            return self._fetch(sid, what, after)
+        return self._cached_read(sid, what)
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -145,12 +184,18 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin):
         """
         sid = check_id(session_id) if session_id is not None else _ops.new_session_id()
         args = _ops.create_args(
-            self._channel, sid, user_id, name, metadata, ttl or self.config.ttl,
+            self._events_arg(sid), sid, user_id, name, metadata, ttl or self.config.ttl,
             lifetime or self.config.lifetime, max_messages, max_tokens, max_history)
+        generation = self._generation(sid)
         reply = self._run(self._scripts.create, sid, args)
         session = _ops.parse_meta(reply[0], int(reply[1]))
         self._index(sid, session.user_id or "",
                           int(session.last_activity.timestamp() * 1000), register=True)
+        if self.config.expiry_events:
+            created = int(session.created_at.timestamp() * 1000)
+            sweeper.track(self.client, self._expiry_key, sid, created + int(reply[1]))
+        if self._cache is not None and session.version == 1:
+            self._cache_write(sid, (session, []), generation)
         return session
 
     def append(self, session_id: str, *messages: MessageLike) -> AppendResult:
@@ -169,9 +214,15 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin):
         """
         check_id(session_id)
         prepared = _ops.prepare(messages, self.config, self.tokenizer)
+        generation = self._generation(session_id)
         reply = self._run(self._scripts.append, session_id,
-                                _ops.append_args(self._channel, self.config, prepared))
+                                _ops.append_args(self._events_arg(session_id), self.config,
+                                                 prepared))
         result = _ops.parse_append(session_id, reply, prepared)
+        if self._cache is not None:
+            entry, _ = self._cache.lookup(session_id)
+            self._cache_write(session_id, _cache.after_append(entry, result, prepared,
+                                                              int(reply[9])), generation)
         self._index(session_id, _ops._text(reply[8]), int(reply[9]))
         self._auto_summarize(session_id, result.token_count)
         return result
@@ -188,8 +239,15 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin):
             Seconds until the session expires if nothing else happens.
         """
         _ops.check_limits(ttl=ttl)
-        args = [self._channel, "" if ttl is None else ttl, int(self.config.touch_events)]
-        return int(self._run(self._scripts.touch, session_id, args)) / 1000
+        args = [self._events_arg(session_id), "" if ttl is None else ttl,
+                int(self.config.touch_events)]
+        remaining = int(self._run(self._scripts.touch, session_id, args))
+        if self._cache is not None:  # TTL fields changed without a new version
+            self._cache.mark_stale(session_id)
+        if ttl is not None and self.config.expiry_events:
+            sweeper.track(self.client, self._expiry_key, session_id,
+                                int(time.time() * 1000) + remaining)
+        return remaining / 1000
 
     def clear(self, session_id: str) -> int:
         """Remove every message (window and archive); the session, its state and counters stay.
@@ -197,15 +255,22 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin):
         Returns:
             How many messages were removed.
         """
-        reply = self._run(self._scripts.clear, session_id, [self._channel])
+        reply = self._run(self._scripts.clear, session_id, [self._events_arg(session_id)])
+        if self._cache is not None:  # the reply lacks the new activity time: refresh next read
+            self._cache.mark_stale(session_id)
         return int(reply[1])
 
     def delete(self, session_id: str) -> bool:
         """Delete the session and all its keys. Returns False if there was nothing to delete."""
-        existed, user = self._run(self._scripts.delete, session_id, [self._channel])
+        existed, user = self._run(self._scripts.delete, session_id,
+                                        [self._events_arg(session_id)])
+        if self._cache is not None:
+            self._cache.discard(session_id)
         if user:
             self.client.zrem(user_sessions(self.config.prefix, _ops._text(user)),
                                    session_id)
+        if self.config.expiry_events:  # else a sweep would report it as expired
+            sweeper.untrack(self.client, self._expiry_key, session_id)
         return bool(existed)
 
     # -- reads -----------------------------------------------------------------------------
@@ -243,7 +308,10 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin):
     # -- lifecycle -------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the Redis connections if this store opened them (``from_url``)."""
+        """Stop the listener, end events() iterators, and close the Redis connections if this
+        store opened them (``from_url``)."""
+        self._closed = True
+        self._listener.stop()
         if self._owns_client:
             self.client.close()
             for other in self._also_close:

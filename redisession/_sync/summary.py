@@ -36,7 +36,8 @@ class SummaryMixin:
         tokenizer: Tokenizer
         summarizer: Summarizer | None
         _scripts: Scripts
-        _channel: str
+
+        def _events_arg(self, sid: str) -> str: ...
 
         def _run(self, script: Any, sid: str, args: list[Any]) -> Any: ...
 
@@ -69,7 +70,8 @@ class SummaryMixin:
         token = uuid.uuid4().hex
         lease_ms = max(1, int(self.config.summary_lease * 1000))
         reply = self._run(self._scripts.summarize_begin, session_id, [
-            self._channel, token, lease_ms, "" if keep_tokens is None else keep_tokens,
+            self._events_arg(session_id), token, lease_ms,
+            "" if keep_tokens is None else keep_tokens,
             self.config.max_history])
         if int(reply[0]) == 0:
             return SummaryResult(session_id=session_id, summarized=False, busy=True)
@@ -92,7 +94,8 @@ class SummaryMixin:
         tokens = count_message(Message(role="system", content=text or " "), self.tokenizer)
         through = messages[-1].seq or watermark
         version = self._run(self._scripts.summarize_commit, session_id, [
-            self._channel, token, watermark, through, text, tokens, len(messages)])
+            self._events_arg(session_id), token, watermark, through, text, tokens,
+            len(messages)])
         return SummaryResult(session_id=session_id, summarized=True, count=len(messages),
                              through_seq=through, lost=lost, version=int(version), summary=text)
 

@@ -40,7 +40,8 @@ class TransferMixin:
         config: SessionConfig
         client: Any
         _scripts: Scripts
-        _channel: str
+
+        def _events_arg(self, sid: str) -> str: ...
 
         def _run(self, script: Any, sid: str, args: list[Any]) -> Any: ...
         def _ensure_ready(self) -> None: ...
@@ -126,7 +127,7 @@ class TransferMixin:
                     return count
                 sid, ttl, meta, state, window, archive = parsed
                 self._run(self._scripts.import_session, sid, [
-                    self._channel, int(overwrite), ttl, uuid.uuid4().hex,
+                    self._events_arg(sid), int(overwrite), ttl, uuid.uuid4().hex,
                     _transfer.json_meta(meta), len(state) // 2, len(window),
                     *state, *window, *archive])
                 self._index(sid, meta.get("user", ""), int(meta["active"]), register=True)

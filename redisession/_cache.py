@@ -1,0 +1,247 @@
+"""The per-process LRU of session snapshots (pure: no IO, safe to share with the listener thread).
+
+An entry is a session's meta and context window as of version ``v``. It is *fresh* while
+nothing says it is behind and it is younger than ``max_age``; a stale entry is kept, because
+its messages let the next read fetch only what changed (``read`` with ``what='after'``).
+
+Coherence rules (see docs/cache.md):
+- an event at or below the entry's ``v`` changes nothing (often it is our own write);
+- a newer one marks the entry stale; ``deleted``, ``expired``, ``created`` and any type that
+  may rewrite the window (not in ``events.APPEND_ONLY``) drop it;
+- a flush (listener (re)connect, restart, failover or FLUSHALL) drops everything and bumps
+  ``generation``: a read that started before a flush does not store what it fetched;
+- ``latest`` remembers the newest ``v`` seen in events, so a read whose reply was overtaken
+  by an event (fetched v5, event v6 handled before the store) is stored as stale.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import Any
+
+from cachetools import LRUCache
+from pydantic import BaseModel, ConfigDict
+
+from ._ops import Prepared, Snapshot, name_hint
+from .models import AppendResult, Message, Session
+
+__all__ = ["CacheInfo", "Entry", "SnapshotCache", "merge_after"]
+
+
+SELF_MANAGED = frozenset({"create", "append", "clear", "touch", "delete", "read", "read_touch",
+                          "dump"})
+"""Scripts after which the store updates (or leaves) the writer's own entry itself."""
+
+WINDOW_KEPT = frozenset({"set_state", "delete_state", "incr_state", "summarize_begin",
+                         "summarize_commit", "summarize_release"})
+"""Scripts that change meta or state, or trim the window's head, but never rewrite the
+messages it keeps: a cached window stays a valid prefix. After any other script (import, and
+scripts added later) the writer drops its entry."""
+
+
+def script_name(scripts: Any, script: Any) -> str:
+    """The name under which ``scripts`` (a `Scripts`) holds ``script``; '' if none."""
+    for name, value in vars(scripts).items():
+        if value is script:
+            return str(name)
+    return ""
+
+
+class CacheInfo(BaseModel):
+    """Counters of a store's local cache (`SessionStore.cache_info`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    hits: int
+    misses: int
+    refreshes: int
+    evictions: int
+    invalidations: int
+    flushes: int
+    size: int
+    maxsize: int
+    listening: bool
+
+
+@dataclass(frozen=True)
+class Entry:
+    session: Session
+    messages: tuple[Message, ...]
+    fetched: float
+    stale: bool = False
+
+    @property
+    def v(self) -> int:
+        return self.session.version
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(self.session, list(self.messages))
+
+
+class _LRU(LRUCache[str, Entry]):
+    def __init__(self, maxsize: int, on_evict: Callable[[], None]) -> None:
+        super().__init__(maxsize)
+        self._on_evict = on_evict
+
+    def popitem(self) -> tuple[str, Entry]:
+        item = super().popitem()
+        self._on_evict()
+        return item
+
+
+class SnapshotCache:
+    """LRU of `Entry` by session id, with the counters of `CacheInfo`."""
+
+    def __init__(self, maxsize: int, max_age: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.maxsize, self.max_age, self.clock = maxsize, max_age, clock
+        self._lock = threading.Lock()
+        self._entries = _LRU(max(maxsize, 1), self._evicted)
+        self._latest: LRUCache[str, int] = LRUCache(max(maxsize, 1))
+        self.generation = 0
+        self.online = False
+        self.counts = dict(hits=0, misses=0, refreshes=0, evictions=0, invalidations=0,
+                           flushes=0)
+
+    def _evicted(self) -> None:
+        self.counts["evictions"] += 1
+
+    def count(self, what: str) -> None:
+        with self._lock:
+            self.counts[what] += 1
+
+    def info(self) -> CacheInfo:
+        with self._lock:
+            return CacheInfo(**self.counts, size=len(self._entries), maxsize=self.maxsize,
+                             listening=self.online)
+
+    def lookup(self, sid: str) -> tuple[Entry | None, bool]:
+        """The entry (fresh or stale) and whether it is fresh enough to serve as is."""
+        with self._lock:
+            entry = self._entries.get(sid)
+        if entry is None:
+            return None, False
+        fresh = not entry.stale and self.clock() - entry.fetched < self.max_age
+        return entry, fresh
+
+    def put(self, session: Session, messages: Sequence[Message], generation: int,
+            need_online: bool) -> None:
+        """Store a snapshot fetched (or computed) when ``generation`` was current."""
+        with self._lock:
+            if generation != self.generation or (need_online and not self.online):
+                return
+            sid = session.id
+            stale = self._latest.get(sid, 0) > session.version
+            self._entries[sid] = Entry(session, tuple(messages), self.clock(), stale)
+
+    def discard(self, sid: str) -> None:
+        with self._lock:
+            self._entries.pop(sid, None)
+
+    def mark_stale(self, sid: str) -> None:
+        with self._lock:
+            entry = self._entries.get(sid)
+            if entry is not None:
+                self._entries[sid] = replace(entry, stale=True)
+
+    def on_event(self, sid: str, v: int | None, drop: bool) -> None:
+        """An event from another instance (or this one): mark the entry stale if the event
+        is newer, or ``drop`` it (the session is gone, or its window was rewritten)."""
+        with self._lock:
+            if v is not None:
+                self._latest[sid] = max(v, self._latest.get(sid, 0))
+            entry = self._entries.get(sid)
+            if entry is None or (v is not None and v <= entry.v):
+                return  # the entry already includes this change (often our own write)
+            if drop:
+                del self._entries[sid]
+            else:
+                self._entries[sid] = replace(entry, stale=True)
+            self.counts["invalidations"] += 1
+
+    def flush(self) -> None:
+        """Drop every entry: events may have been lost or the data set replaced."""
+        with self._lock:
+            self._entries.clear()
+            self._latest.clear()
+            self.generation += 1
+            self.counts["flushes"] += 1
+
+    def set_online(self, online: bool) -> None:
+        with self._lock:
+            self.online = online
+
+
+# -- pure snapshot arithmetic ----------------------------------------------------------------
+
+def _window_ok(session: Session, messages: Sequence[Message]) -> bool:
+    """The window is contiguous and ends at the session's last seq, with the right count."""
+    if len(messages) != session.message_count:
+        return False
+    seqs = [m.seq for m in messages]
+    expected = list(range(session.last_seq - len(messages) + 1, session.last_seq + 1))
+    return seqs == expected
+
+
+def merge_after(entry: Entry, fresh: Snapshot) -> list[Message] | None:
+    """The window from a cached entry plus a ``read(what='after')`` reply, or None when they
+    do not fit together (another session under the same id, or a gap): fetch the window."""
+    if fresh.session.created_at != entry.session.created_at:
+        return None
+    if not fresh.partial:
+        return fresh.messages
+    n = fresh.session.message_count
+    combined = [*entry.messages, *fresh.messages]
+    window = combined[len(combined) - n:] if n else []
+    return window if _window_ok(fresh.session, window) else None
+
+
+def as_stored(message: Message, seq: int, tokens: int) -> Message:
+    """``message`` as a later read would decode it (created_at rounded to microseconds the same
+    way _codec stores it), so cached and fetched windows compare equal."""
+    created = int(message.created_at.timestamp() * 1_000_000)
+    return message.model_copy(update={
+        "seq": seq, "tokens": tokens,
+        "created_at": datetime.fromtimestamp(created / 1_000_000, tz=timezone.utc)})
+
+
+def after_append(entry: Entry | None, result: AppendResult, prepared: Sequence[Prepared],
+                 active_ms: int) -> tuple[Session, list[Message]] | None:
+    """The writer's own entry advanced by an append reply, or None when it cannot be (no entry,
+    the entry was not exactly one version behind, or the call was a retried duplicate).
+    ``active_ms`` is the server time the script wrote as the session's last activity."""
+    if entry is None or result.duplicate or entry.v != result.version - 1:
+        return None
+    added = [as_stored(p.message, result.first_seq + i, p.tokens)
+             for i, p in enumerate(prepared)]
+    n = result.message_count
+    combined = [*entry.messages, *added]
+    window = combined[len(combined) - n:]
+    s = entry.session
+    now = datetime.fromtimestamp(active_ms / 1000, tz=timezone.utc)
+    update: dict[str, Any] = dict(
+        version=result.version, last_seq=result.last_seq, message_count=n,
+        token_count=result.token_count, total_messages=s.total_messages + len(prepared),
+        total_tokens=s.total_tokens + sum(p.tokens for p in prepared),
+        total_trimmed=s.total_trimmed + result.trimmed, last_activity=now)
+    if not s.name:
+        update["name"] = name_hint(prepared)
+    session = s.model_copy(update=update)
+    session = session.model_copy(update={"expires_in": expires_in(session)})
+    if not _window_ok(session, window):
+        return None
+    return session, window
+
+
+def expires_in(session: Session) -> float:
+    """Seconds to expiry right after a write: the idle TTL, capped by the absolute deadline."""
+    ttl = float(session.ttl)
+    if session.expires_at is not None:
+        ttl = min(ttl, max(0.001, (session.expires_at - datetime.now(timezone.utc))
+                           .total_seconds()))
+    return ttl
+

@@ -1,0 +1,56 @@
+"""Pure helpers of the listener: decode event payloads, tell whether the server changed.
+
+A cache can trust pub/sub only while it is subscribed to the same data set it cached. The
+data set is identified by its *epoch*: the run and replication ids of the primaries (a
+restart or a failover changes them) and a random token in ``{prefix}:epoch`` (FLUSHALL
+removes it; the ids survive a FLUSHALL). A different epoch than last time means: flush the cache.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from .events import Event
+
+log = logging.getLogger("redisession")
+
+EPOCH_TTL = 7 * 24 * 3600
+"""Seconds the epoch token lives without a check refreshing it (every listener refreshes it)."""
+
+
+def server_ids(*infos: dict[str, Any]) -> frozenset[str]:
+    """The ``run_id`` and ``master_replid`` values in ``INFO server`` / ``INFO replication``
+    replies (one node's flat dict, or a cluster's ``{node: dict}``). A restart changes the
+    run id; a failover changes the replication id of the promoted and the demoted node (a
+    demoted primary keeps its run id and goes on answering reads)."""
+    found: set[str] = set()
+    for info in infos:
+        nodes = [info] if "run_id" in info or "master_replid" in info else [
+            v for v in info.values() if isinstance(v, dict)]
+        for node in nodes:
+            found.update(f"{k}={node[k]}" for k in ("run_id", "master_replid") if k in node)
+    return frozenset(found)
+
+
+def decode(data: bytes | str) -> dict[str, Any] | None:
+    """The JSON object of an event payload, or None (logged) for something else."""
+    try:
+        raw = json.loads(data)
+    except ValueError:
+        log.warning("redisession: ignoring a non-JSON message on the events channel")
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("sid"), str):
+        log.warning("redisession: ignoring an events message without a session id")
+        return None
+    return raw
+
+
+def to_event(raw: dict[str, Any]) -> Event | None:
+    """The typed `Event`, or None for a type this version does not know (a newer writer)."""
+    try:
+        return Event.model_validate(raw)
+    except ValueError:
+        log.info("redisession: event of unknown shape %r passed over", raw.get("type"))
+        return None
