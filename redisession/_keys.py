@@ -83,14 +83,15 @@ def user_sessions(prefix: str, user_id: str) -> str:
     return f"{prefix}:user:{{{check_id(user_id, 'user id')}}}:sessions"
 
 
+def session_events_affixes(prefix: str) -> tuple[str, str]:
+    """What goes before and after a session id in its own events channel."""
+    return f"{prefix}:{{", "}:events"
+
+
 def session_events_channel(prefix: str, sid: str) -> str:
     """One session's own (sharded, SPUBLISH) events channel: same hash tag as its keys."""
-    return f"{prefix}:{{{check_id(sid)}}}:events"
-
-
-def expiry_index(prefix: str) -> str:
-    """ZSET sid -> earliest possible expiry (ms): the deadline index `sweep()` reads."""
-    return f"{prefix}:expiry"
+    head, tail = session_events_affixes(prefix)
+    return f"{head}{check_id(sid)}{tail}"
 
 
 def epoch_key(prefix: str) -> str:

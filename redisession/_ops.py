@@ -16,7 +16,7 @@ from cachetools import TTLCache
 from redis.exceptions import OutOfMemoryError, ResponseError
 
 from ._codec import decode_element, encode_body, kind_of
-from ._keys import check_id
+from ._keys import check_id, events_channel, session_events_affixes
 from .config import SessionConfig
 from .errors import (
     DuplicateMessageId,
@@ -263,3 +263,11 @@ def first_in_interval(recent: TTLCache[str, bool] | None, key: str) -> bool:
         return False
     recent[key] = True
     return True
+
+
+def expire_args(prefix: str, events: bool, session_events: bool) -> list[str]:
+    """ARGV of expire_slot.lua: the store channel and the per-session channel's affixes."""
+    if not events:
+        return ["", "", ""]
+    head, tail = session_events_affixes(prefix) if session_events else ("", "")
+    return [events_channel(prefix), head, tail]

@@ -16,7 +16,7 @@ from typing import Any
 NAMES = ("create", "append", "read", "read_touch", "touch", "clear", "delete",
          # session management (issue 4)
          "set_state", "delete_state", "incr_state", "summarize_begin", "summarize_commit",
-         "summarize_release", "dump", "import_session", "stats_prune")
+         "summarize_release", "dump", "import_session", "expire_slot")
 _INCLUDE = re.compile(r'^--- @include "([\w/]+)"\s*$', re.M)
 
 
@@ -67,4 +67,4 @@ class Scripts:
     summarize_release: Any
     dump: Any
     import_session: Any
-    stats_prune: Any
+    expire_slot: Any

@@ -43,7 +43,6 @@ class SessionConfig(BaseModel):
                                  description="seconds a cached session is trusted")
     consistency: Literal["eventual", "strict"] = defaults.CONSISTENCY
     session_events: bool = Field(False, description="also SPUBLISH on {prefix}:{sid}:events")
-    expiry_events: bool = Field(False, description="index deadlines so sweep() reports expiry")
     sweep_interval: float | None = Field(None, gt=0,
                                          description="background expiry sweep, s (None = off)")
 
@@ -52,8 +51,6 @@ class SessionConfig(BaseModel):
         if self.cache_size and self.consistency == "eventual" and not self.events:
             raise ValueError("cache_size > 0 with consistency='eventual' needs events=True: "
                              "the cache is kept coherent by the events")
-        if self.sweep_interval and not self.expiry_events:
-            raise ValueError("sweep_interval needs expiry_events=True (the deadline index)")
         return self
 
     @classmethod

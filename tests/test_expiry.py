@@ -1,4 +1,4 @@
-"""Expiry events without keyspace notifications: the deadline index and sweep()."""
+"""Expiry events without keyspace notifications: the per-slot expiry ZSETs and sweep()."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import redis
 
-from redisession import AsyncSessionStore, Event, InvalidConfig, SessionStore
+from redisession import AsyncSessionStore, Event, SessionStore
+from redisession._keys import session_keys
 from redisession.testing import RedisServer
 
 SWEEPABLE = [
@@ -29,8 +30,8 @@ async def wait_gone(store: Any, sid: str, timeout: float = 5.0) -> None:
 
 @pytest.mark.parametrize("store_factory", SWEEPABLE, indirect=True)
 async def test_sweep_reports_each_expired_session_once(store_factory: Any) -> None:
-    a = await store_factory(expiry_events=True)
-    b = await store_factory(expiry_events=True)
+    a = await store_factory()
+    b = await store_factory()
     got: list[Event] = []
     lock = threading.Lock()
 
@@ -61,7 +62,7 @@ async def test_sweep_reports_each_expired_session_once(store_factory: Any) -> No
 
 @pytest.mark.parametrize("store_factory", SWEEPABLE[:2], indirect=True)
 async def test_concurrent_sweepers_report_once(store_factory: Any) -> None:
-    stores = [await store_factory(expiry_events=True) for _ in range(4)]
+    stores = [await store_factory() for _ in range(4)]
     sessions = [await stores[0].create(ttl=1) for _ in range(20)]
     for s in sessions:
         await wait_gone(stores[0], s.id)
@@ -71,40 +72,37 @@ async def test_concurrent_sweepers_report_once(store_factory: Any) -> None:
 
 
 @pytest.mark.parametrize("store_factory", SWEEPABLE[:2], indirect=True)
-async def test_live_sessions_are_rescored_not_reported(store_factory: Any,
-                                                       raw: redis.Redis) -> None:
-    store = await store_factory(expiry_events=True)
+async def test_sliding_ttl_moves_the_expiry_score(store_factory: Any, raw: redis.Redis) -> None:
+    store = await store_factory()
     s = await store.create(ttl=1)
-    index = f"{store.config.prefix}:expiry"
-    first = raw.zscore(index, s.id)
-    # The sliding TTL moves the real deadline later: the index still holds the old one.
+    live = session_keys(store.config.prefix, s.id).live
+    first = raw.zscore(live, s.id)
+    # Every write sets the TTL and the expiry score in one script: a busy session is never due.
     deadline = time.monotonic() + 1.5
     while time.monotonic() < deadline:
         await store.add(s.id, "user", "still here")
         await asyncio.sleep(0.1)
     assert await store.sweep() == []
-    assert raw.zscore(index, s.id) > first  # re-scored from the real remaining TTL
+    assert raw.zscore(live, s.id) > first + 1000
     await store.touch(s.id, ttl=100)
-    assert raw.zscore(index, s.id) > first + 90_000
+    assert raw.zscore(live, s.id) > first + 90_000
     await store.delete(s.id)
-    assert raw.zscore(index, s.id) is None
+    assert raw.zscore(live, s.id) is None  # a deleted session is never reported expired
 
 
-async def test_any_store_sweeps_what_indexing_stores_tracked(redis_url: str,
-                                                             prefix: str) -> None:
-    with pytest.raises(InvalidConfig):
-        SessionStore.from_url(redis_url, prefix=prefix, sweep_interval=1)
-    tracking = AsyncSessionStore.from_url(redis_url, prefix=prefix, expiry_events=True)
-    plain = AsyncSessionStore.from_url(redis_url, prefix=prefix)
+async def test_any_store_sweeps_every_session(redis_url: str, prefix: str) -> None:
+    a = AsyncSessionStore.from_url(redis_url, prefix=prefix)
+    cron = SessionStore.from_url(redis_url, prefix=prefix)  # e.g. a cron job's store
     try:
-        tracked = await tracking.create(ttl=1)
-        untracked = await plain.create(ttl=1)
-        await wait_gone(plain, tracked.id)
-        await wait_gone(plain, untracked.id)
-        assert await plain.sweep() == [tracked.id]  # e.g. a cron job's store
+        one, two = await a.create(ttl=1), await a.create(ttl=1, user_id="u")
+        await wait_gone(a, one.id)
+        await wait_gone(a, two.id)
+        assert sorted(cron.sweep()) == sorted([one.id, two.id])
+        assert cron.stats().expired == 2
+        assert cron.sweep() == []
     finally:
-        await tracking.aclose()
-        await plain.aclose()
+        await a.aclose()
+        cron.close()
 
 
 @pytest.mark.slow
@@ -119,7 +117,7 @@ async def test_background_sweeper_among_100k_unrelated_ttl_keys(flavour: str) ->
                     "1 + i % 5) end", 0)
         assert filler.dbsize() >= 100000
         filler.close()
-        settings: dict[str, Any] = dict(expiry_events=True, sweep_interval=interval)
+        settings: dict[str, Any] = dict(sweep_interval=interval)
         got: list[Event] = []
         arrived: dict[str, float] = {}
         lock = threading.Lock()

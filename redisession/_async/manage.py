@@ -41,6 +41,7 @@ class AsyncManageMixin:
         async def _run(self, script: Any, sid: str, args: list[Any]) -> Any: ...
         async def _ensure_ready(self) -> None: ...
         async def delete(self, session_id: str) -> bool: ...
+        async def sweep(self) -> list[str]: ...
 
     # -- the per-user index ----------------------------------------------------------------
 
@@ -282,8 +283,5 @@ class AsyncManageMixin:
                         if s is None]
                 if gone:
                     pruned += int(await self.client.zrem(key, *gone))
-        expired = 0
-        for tag in await self._shards():
-            key = stats_key(self.config.prefix, tag)
-            expired += int(await self._scripts.stats_prune(keys=[key, f"{key}:live"], args=[]))
+        expired = len(await self.sweep())  # never consume an expiry without announcing it
         return {"indexed": indexed, "pruned": pruned, "expired": expired}

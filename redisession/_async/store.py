@@ -6,7 +6,6 @@ The sync ``SessionStore`` in ``redisession/_sync/store.py`` is generated from th
 
 from __future__ import annotations
 
-import time
 import warnings
 from typing import Any
 
@@ -21,7 +20,6 @@ from .._keys import (
     check_id,
     epoch_key,
     events_channel,
-    expiry_index,
     session_events_channel,
     session_keys,
     user_sessions,
@@ -35,7 +33,6 @@ from ..defaults import EPOCH_CHECK_INTERVAL
 from ..errors import InvalidConfig, SessionNotFound
 from ..models import AppendResult, Message, Session
 from ..tokenizers import Tokenizer, estimate_tokens
-from . import sweeper
 from .listener import Listener
 from .live import LiveStore
 from .manage import AsyncManageMixin
@@ -77,7 +74,6 @@ class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin,
         self._ready = False
         c = self.config
         self._cache = SnapshotCache(c.cache_size, c.cache_max_age) if c.cache_size else None
-        self._expiry_key = expiry_index(c.prefix)
         self._listener = Listener(client, events_channel(c.prefix), epoch_key(c.prefix),
                                   self._cache, min(EPOCH_CHECK_INTERVAL, c.cache_max_age),
                                   self.sweep, c.sweep_interval)
@@ -190,9 +186,6 @@ class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin,
         session = _ops.parse_meta(reply[0], int(reply[1]))
         await self._index(sid, session.user_id or "",
                           int(session.last_activity.timestamp() * 1000), register=True)
-        if self.config.expiry_events:
-            created = int(session.created_at.timestamp() * 1000)
-            await sweeper.track(self.client, self._expiry_key, sid, created + int(reply[1]))
         if self._cache is not None and session.version == 1:
             self._cache_write(sid, (session, []), generation)
         return session
@@ -243,9 +236,6 @@ class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin,
         remaining = int(await self._run(self._scripts.touch, session_id, args))
         if self._cache is not None:  # TTL fields changed without a new version
             self._cache.mark_stale(session_id)
-        if ttl is not None and self.config.expiry_events:
-            await sweeper.track(self.client, self._expiry_key, session_id,
-                                int(time.time() * 1000) + remaining)
         return remaining / 1000
 
     async def clear(self, session_id: str) -> int:
@@ -268,8 +258,6 @@ class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin,
         if user:
             await self.client.zrem(user_sessions(self.config.prefix, _ops._text(user)),
                                    session_id)
-        if self.config.expiry_events:  # else a sweep would report it as expired
-            await sweeper.untrack(self.client, self._expiry_key, session_id)
         return bool(existed)
 
     # -- reads -----------------------------------------------------------------------------

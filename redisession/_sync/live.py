@@ -7,18 +7,17 @@ A mixin of `AsyncSessionStore` (in store.py), kept apart so that file stays abou
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .. import _cache
+from .. import _cache, _ops
 from .._bg import STOP
 from .._cache import CacheInfo, SnapshotCache
-from .._keys import check_id, events_channel, session_events_channel
+from .._keys import check_id, session_events_channel, stats_key
 from .._ops import Snapshot
 from ..config import SessionConfig
 from ..errors import InvalidConfig, SessionNotFound
 from ..events import Event
 from ..models import Message, Session
-from . import sweeper
 from .listener import Listener, follow
 
 
@@ -29,7 +28,9 @@ class LiveStore:
     client: Any
     _cache: SnapshotCache | None
     _listener: Listener
-    _expiry_key: str
+
+    if TYPE_CHECKING:
+        def _shards(self) -> list[str]: ...
     _scripts: Any
     _closed: bool
 
@@ -175,25 +176,25 @@ class LiveStore:
         finally:
             self._listener.queues.remove(q)
 
-    def sweep(self, limit: int | None = None) -> list[str]:
-        """Publish ``expired`` for sessions that expired since the last sweep (each once,
-        whichever instance sweeps), and prune their entries from the deadline index.
+    def sweep(self) -> list[str]:
+        """Publish ``expired`` for every session that expired since the last sweep, once each
+        whichever instance sweeps, and count it in `stats`.
 
-        Only sessions created (or touched with a new TTL) by stores with
-        ``expiry_events=True`` are in the index; any store may sweep it (a cron job, the CLI's
-        ``redisession sweep``). With ``sweep_interval=N`` the listener sweeps every N
-        seconds, so an ``expired`` event arrives at most about N seconds after the session
-        expired.
+        The scripts record each session's expiry time in its slot's ``live`` ZSET in the same
+        step that sets its TTL; one script per slot (``expire_slot.lua``) takes what is past due
+        and publishes. Any store may sweep (a cron job, ``redisession sweep``); with
+        ``sweep_interval=N`` the listener sweeps every N seconds, so an ``expired`` event comes
+        at most about N seconds after the session expired.
 
         Returns:
             The ids of the sessions this call reported expired.
         """
         self._ensure_ready()
-        channel = events_channel(self.config.prefix) if self.config.events else ""
-        own = self.config.events and self.config.session_events
-
-        def channels(sid: str) -> tuple[str, str]:
-            return channel, session_events_channel(self.config.prefix, sid) if own else ""
-
-        return sweeper.sweep(self.client, self.config.prefix, self._expiry_key, channels,
-                                   limit)
+        args = _ops.expire_args(self.config.prefix, self.config.events,
+                                self.config.session_events)
+        reported: list[str] = []
+        for tag in self._shards():
+            key = stats_key(self.config.prefix, tag)
+            gone = self._scripts.expire_slot(keys=[key, f"{key}:live"], args=args)
+            reported += [_ops._text(sid) for sid in gone]
+        return reported

@@ -42,6 +42,7 @@ class ManageMixin:
         def _run(self, script: Any, sid: str, args: list[Any]) -> Any: ...
         def _ensure_ready(self) -> None: ...
         def delete(self, session_id: str) -> bool: ...
+        def sweep(self) -> list[str]: ...
 
     # -- the per-user index ----------------------------------------------------------------
 
@@ -283,8 +284,5 @@ class ManageMixin:
                         if s is None]
                 if gone:
                     pruned += int(self.client.zrem(key, *gone))
-        expired = 0
-        for tag in self._shards():
-            key = stats_key(self.config.prefix, tag)
-            expired += int(self._scripts.stats_prune(keys=[key, f"{key}:live"], args=[]))
+        expired = len(self.sweep())  # never consume an expiry without announcing it
         return {"indexed": indexed, "pruned": pruned, "expired": expired}

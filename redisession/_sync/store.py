@@ -7,7 +7,6 @@ The sync ``SessionStore`` in ``redisession/_sync/store.py`` is generated from th
 
 from __future__ import annotations
 
-import time
 import warnings
 from typing import Any
 
@@ -22,7 +21,6 @@ from .._keys import (
     check_id,
     epoch_key,
     events_channel,
-    expiry_index,
     session_events_channel,
     session_keys,
     user_sessions,
@@ -36,7 +34,6 @@ from ..defaults import EPOCH_CHECK_INTERVAL
 from ..errors import InvalidConfig, SessionNotFound
 from ..models import AppendResult, Message, Session
 from ..tokenizers import Tokenizer, estimate_tokens
-from . import sweeper
 from .listener import Listener
 from .live import LiveStore
 from .manage import ManageMixin
@@ -78,7 +75,6 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin, LiveStore):
         self._ready = False
         c = self.config
         self._cache = SnapshotCache(c.cache_size, c.cache_max_age) if c.cache_size else None
-        self._expiry_key = expiry_index(c.prefix)
         self._listener = Listener(client, events_channel(c.prefix), epoch_key(c.prefix),
                                   self._cache, min(EPOCH_CHECK_INTERVAL, c.cache_max_age),
                                   self.sweep, c.sweep_interval)
@@ -191,9 +187,6 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin, LiveStore):
         session = _ops.parse_meta(reply[0], int(reply[1]))
         self._index(sid, session.user_id or "",
                           int(session.last_activity.timestamp() * 1000), register=True)
-        if self.config.expiry_events:
-            created = int(session.created_at.timestamp() * 1000)
-            sweeper.track(self.client, self._expiry_key, sid, created + int(reply[1]))
         if self._cache is not None and session.version == 1:
             self._cache_write(sid, (session, []), generation)
         return session
@@ -244,9 +237,6 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin, LiveStore):
         remaining = int(self._run(self._scripts.touch, session_id, args))
         if self._cache is not None:  # TTL fields changed without a new version
             self._cache.mark_stale(session_id)
-        if ttl is not None and self.config.expiry_events:
-            sweeper.track(self.client, self._expiry_key, session_id,
-                                int(time.time() * 1000) + remaining)
         return remaining / 1000
 
     def clear(self, session_id: str) -> int:
@@ -269,8 +259,6 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin, LiveStore):
         if user:
             self.client.zrem(user_sessions(self.config.prefix, _ops._text(user)),
                                    session_id)
-        if self.config.expiry_events:  # else a sweep would report it as expired
-            sweeper.untrack(self.client, self._expiry_key, session_id)
         return bool(existed)
 
     # -- reads -----------------------------------------------------------------------------
