@@ -18,7 +18,7 @@ import pytest
 import redis
 
 from redisession import AsyncSessionStore, SessionStore
-from redisession.testing import RedisCluster3, RedisServer
+from redisession.testing import RedisCluster3, RedisServer, redis_url_or_private
 
 
 def _docker_engine() -> bool:
@@ -35,19 +35,16 @@ def _docker_engine() -> bool:
 def redis_url() -> Iterator[str]:
     """A standalone Redis: $REDIS_URL, else a private redis-server for the whole run, else (no
     redis-server on PATH but a Docker engine and testcontainers installed) a redis:7 container."""
-    url = os.environ.get("REDIS_URL")
-    if url:
-        yield url
-        return
-    if shutil.which("redis-server") is None and _docker_engine():
+    if not os.environ.get("REDIS_URL") and shutil.which("redis-server") is None \
+            and _docker_engine():
         from testcontainers.redis import RedisContainer
 
         with RedisContainer("redis:7") as container:
             host, port = container.get_container_host_ip(), container.get_exposed_port(6379)
             yield f"redis://{host}:{port}/0"
         return
-    with RedisServer() as server:
-        yield server.url
+    with redis_url_or_private() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
