@@ -72,7 +72,7 @@ for i = 1, k do
   seq = seq + 1
   elements[i] = cmsgpack.pack({seq, toks[i], kinds[i]}) .. bodies[i]
 end
-redis.call('RPUSH', msgs, unpack(elements))
+call_chunked('RPUSH', msgs, elements)
 local n_before = tonumber(f[3])
 local n = n_before + k
 local tokens = tonumber(f[4]) + added
@@ -94,7 +94,7 @@ while n > 0 do
   through = h[1]
 end
 if #trimmed > 0 and max_history > 0 then
-  redis.call('RPUSH', arch, unpack(trimmed))
+  call_chunked('RPUSH', arch, trimmed)
   redis.call('LTRIM', arch, -max_history, -1)
 end
 

@@ -15,7 +15,7 @@ if not f[1] then fail('RS_NOT_FOUND', 'no session with this id') end
 local now = now_ms()
 local names = {}
 for i = 2, #ARGV do names[#names + 1] = ARGV[i] end
-local removed = redis.call('HDEL', KEYS[6], unpack(names))
+local removed = call_chunked('HDEL', KEYS[6], names)
 local v = redis.call('HINCRBY', KEYS[1], 'v', 1)
 expire_all(session_ttl_ms(KEYS[1], now), now)
 publish(ARGV[1], {type = 'state_updated', sid = f[1], v = v, keys = names, deleted = true,

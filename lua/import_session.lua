@@ -44,10 +44,10 @@ local v = tonumber(fields.v)
 if old_v >= v then v = old_v + 1 end
 redis.call('HSET', KEYS[1], unpack(flat))
 redis.call('HSET', KEYS[1], 'v', v, 'itok', token)
-if s > 0 then redis.call('HSET', KEYS[6], unpack(ARGV, 8, 7 + 2 * s)) end
+if s > 0 then call_chunked('HSET', KEYS[6], ARGV, 8, 7 + 2 * s) end
 local first = 8 + 2 * s
-if w > 0 then redis.call('RPUSH', KEYS[2], unpack(ARGV, first, first + w - 1)) end
-if #ARGV >= first + w then redis.call('RPUSH', KEYS[3], unpack(ARGV, first + w, #ARGV)) end
+if w > 0 then call_chunked('RPUSH', KEYS[2], ARGV, first, first + w - 1) end
+if #ARGV >= first + w then call_chunked('RPUSH', KEYS[3], ARGV, first + w, #ARGV) end
 expire_all(ttl)
 if old_v == 0 then count_stat('created', 1) end
 local now = now_ms()

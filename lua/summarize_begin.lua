@@ -48,7 +48,7 @@ if keep then
     n, tokens, through = n - 1, tokens - h[2], h[1]
   end
   if #moved > 0 then
-    redis.call('RPUSH', arch, unpack(moved))
+    call_chunked('RPUSH', arch, moved)
     redis.call('LTRIM', arch, -max_history, -1)
     local v = redis.call('HINCRBY', meta, 'v', 1)
     redis.call('HSET', meta, 'n', n, 'tokens', tokens)

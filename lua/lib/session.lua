@@ -89,6 +89,20 @@ local function remember(id, reply, window)
   end
 end
 
+-- `cmd key items[from..to]` in chunks: Lua's unpack() fails past about 8000 values, which
+-- would stop a script halfway through its writes. Chunks are even, so HSET pairs stay whole.
+-- Returns the sum of the integer replies (e.g. how many fields HDEL removed).
+local CHUNK = 1000
+local function call_chunked(cmd, key, items, from, to)
+  from, to = from or 1, to or #items
+  local total = 0
+  for i = from, to, CHUNK do
+    local r = redis.call(cmd, key, unpack(items, i, math.min(i + CHUNK - 1, to)))
+    if type(r) == 'number' then total = total + r end
+  end
+  return total
+end
+
 local function header(element)
   local _, h = cmsgpack.unpack_one(element)
   return h
