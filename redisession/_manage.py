@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._keys import check_id
-from ._ops import _text, select_context
+from ._ops import _text, check_budget, select_context
 from .errors import InvalidInput
 from .models import Message, Session
 
@@ -138,6 +138,7 @@ def as_plain(info: Any) -> dict[str, Any]:
 def with_summary(session: Session, messages: Sequence[Message], budget: int) -> list[Message]:
     """The summary as a first system message, then the newest messages that fit what is left
     of ``budget``. Without a summary, or when it alone is over budget, only the messages."""
+    check_budget(budget)
     if not session.summary or session.summary_tokens > budget:
         return select_context(messages, budget)
     first = Message(id=f"summary-{session.id}-{session.summarized_through_seq}", role="system",

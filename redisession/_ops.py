@@ -15,6 +15,7 @@ from typing import Any
 from cachetools import TTLCache
 from redis.exceptions import OutOfMemoryError, ResponseError
 
+from . import defaults
 from ._codec import decode_element, encode_body, kind_of
 from ._keys import check_id, events_channel, session_events_affixes
 from .config import SessionConfig
@@ -81,10 +82,15 @@ def prepare(items: Sequence[MessageLike], config: SessionConfig,
             raise DuplicateMessageId(f"message id {m.id!r} appears twice in one append call")
         seen.add(m.id)
         tokens = count_message(m, tokenizer)
-        if not isinstance(tokens, int) or tokens < 0:
+        if not isinstance(tokens, int) or not 0 <= tokens <= defaults.MAX_TOKENS_PER_MESSAGE:
             raise InvalidMessage(f"tokenizer returned {tokens!r} for message {m.id}; "
-                                 "expected an int >= 0")
-        body = encode_body(m)
+                                 f"expected an int from 0 to {defaults.MAX_TOKENS_PER_MESSAGE}")
+        try:
+            body = encode_body(m)
+        except (TypeError, ValueError, OverflowError) as e:
+            raise InvalidMessage(
+                f"message {m.id}: metadata and tool_calls may hold only str, int, float, bool, "
+                f"None, lists and dicts with str keys ({e})") from e
         if len(body) > config.max_message_bytes:
             raise MessageTooLarge(
                 f"message {m.id} is {len(body)} bytes encoded; max_message_bytes is "
@@ -205,14 +211,18 @@ def with_seqs(prepared: Sequence[Prepared], result: AppendResult) -> list[Messag
             for i, p in enumerate(prepared)]
 
 
+def check_budget(budget: object) -> None:
+    if not isinstance(budget, int) or isinstance(budget, bool) or budget < 0:
+        raise InvalidInput(f"max_tokens must be an int >= 0, got {budget!r}")
+
+
 def select_context(messages: Sequence[Message], budget: int) -> list[Message]:
     """The newest messages whose tokens fit ``budget``, oldest first.
 
     Never starts on a tool result: a tool result whose assistant call did not fit is dropped
     with it, so the model never sees an answer to a call it cannot see.
     """
-    if budget < 0:
-        raise InvalidInput(f"max_tokens must be >= 0, got {budget}")
+    check_budget(budget)
     total, start = 0, len(messages)
     for i in range(len(messages) - 1, -1, -1):
         total += messages[i].tokens or 0

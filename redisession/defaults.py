@@ -25,6 +25,10 @@ block the server while the script copies it and blow every model's context anywa
 DEDUP_WINDOW = 512
 """Append calls per session remembered for retries (between this and twice this)."""
 
+MAX_TOKENS_PER_MESSAGE = 2**31 - 1
+"""Largest token count one message may carry: far above any model's context, and small enough
+that a session's sums stay exact integers in Lua (whose numbers are doubles)."""
+
 MAX_ID_LENGTH = 128
 """Longest session, user or message id."""
 

@@ -36,7 +36,7 @@ class Message(BaseModel):
                     max_length=defaults.MAX_ID_LENGTH)
     role: Role
     content: str = ""
-    tokens: int | None = Field(None, ge=0)
+    tokens: int | None = Field(None, ge=0, le=defaults.MAX_TOKENS_PER_MESSAGE)
     name: str | None = None
     tool_call_id: str | None = None
     tool_calls: list[dict[str, Any]] | None = None

@@ -211,3 +211,17 @@ def test_commit_is_safe_to_retry(redis_url: str, raw: redis.Redis, prefix: str) 
         assert v1 == v2 and store.get(s.id).summaries == 1
         with pytest.raises(redis.ResponseError, match="RS_CONFLICT"):
             store._scripts.summarize_commit(keys=keys, args=["", "tok", 0, 1, "other", 3, 1])
+
+
+async def test_clear_drops_the_summary(store_factory: Any) -> None:
+    store = await store_factory(max_messages=2)
+    s = await store.create()
+    for i in range(4):
+        await store.add(s.id, "user", f"m{i}")
+    await store.summarize(s.id, Recorder())
+    assert (await store.get(s.id)).summary
+    await store.clear(s.id)
+    got = await store.get(s.id)
+    assert (got.summary, got.summary_tokens, got.summarized_through_seq) == (None, 0, 4)
+    await store.add(s.id, "user", "fresh start")
+    assert [m.content for m in await store.context(s.id)] == ["fresh start"]  # no stale summary

@@ -128,3 +128,29 @@ async def test_touch_on_read(redis_url: str, prefix: str, raw: redis.Redis,
     else:
         assert all(t <= 20_000 for t in ttls), ttls
     await store.aclose()
+
+
+async def test_edge_inputs_are_typed_errors(store: Any) -> None:
+    s = await store.create()
+    with pytest.raises(InvalidMessage, match="tokens"):
+        await store.append(s.id, {"role": "user", "content": "x", "tokens": 2**70})
+    with pytest.raises(InvalidMessage, match="metadata and tool_calls"):
+        await store.append(s.id, Message(role="user", content="x", metadata={"a": object()}))
+    for bad in ({"ttl": 0}, {"lifetime": 0}):
+        with pytest.raises(InvalidConfig):
+            await store.create(**bad)
+    for budget in ("5", 2.5, -1, True):
+        with pytest.raises(InvalidInput, match="max_tokens"):
+            await store.context(s.id, max_tokens=budget)
+    got = await store.get(s.id)
+    assert (got.version, got.last_seq, got.total_tokens) == (1, 0, 0)
+
+
+async def test_a_retry_across_clear_is_still_a_retry(store: Any) -> None:
+    s = await store.create()
+    m = Message(role="user", content="sent once")
+    first = await store.append(s.id, m)
+    await store.clear(s.id)
+    again = await store.append(s.id, m)  # the reply was lost before the clear: a retry
+    assert again.duplicate and again.last_seq == first.last_seq
+    assert await store.messages(s.id) == []

@@ -27,10 +27,13 @@ local function now_ms()
 end
 
 -- A non-negative integer from an ARGV string, or a script error naming the argument.
+-- Capped at 2^40 so sums over a session stay exact integers in Lua's doubles (and in HINCRBY).
+local MAX_INT = 1099511627776
+
 local function int_arg(value, name)
   local n = tonumber(value)
-  if n == nil or n < 0 or n ~= math.floor(n) then
-    fail('RS_INVALID', name .. ' must be a non-negative integer, got ' .. tostring(value))
+  if n == nil or n < 0 or n ~= math.floor(n) or n > MAX_INT then
+    fail('RS_INVALID', name .. ' must be an integer from 0 to 2^40, got ' .. tostring(value))
   end
   return n
 end

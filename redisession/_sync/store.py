@@ -96,6 +96,7 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin, LiveStore):
         kw = client_kwargs(conn)
         kw["retry"] = SyncRetry(backoff(conn), conn.retries, supported_errors=RETRY_ON)
         client: Any
+        also_close: list[Any] = []  # the Sentinel clients, closed with the store
         if p.kind == "cluster":
             client = redis_sync.RedisCluster.from_url(p.url, **kw)
         elif p.kind == "sentinel":
@@ -104,12 +105,12 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin, LiveStore):
                     "socket_timeout": conn.socket_timeout, "protocol": conn.protocol},
                 password=p.password, username=p.username, db=p.db, **kw)
             client = sentinel.master_for(p.service)
-            store = cls(client, config, tokenizer=tokenizer, owns_client=True)
-            store._also_close = list(sentinel.sentinels)
-            return store
+            also_close = list(sentinel.sentinels)
         else:
             client = redis_sync.Redis.from_url(p.url, **kw)
-        return cls(client, config, tokenizer=tokenizer, owns_client=True, summarizer=summarizer)
+        store = cls(client, config, tokenizer=tokenizer, owns_client=True, summarizer=summarizer)
+        store._also_close = also_close
+        return store
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -180,8 +181,10 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin, LiveStore):
         """
         sid = check_id(session_id) if session_id is not None else _ops.new_session_id()
         args = _ops.create_args(
-            self._events_arg(sid), sid, user_id, name, metadata, ttl or self.config.ttl,
-            lifetime or self.config.lifetime, max_messages, max_tokens, max_history)
+            self._events_arg(sid), sid, user_id, name, metadata,
+            self.config.ttl if ttl is None else ttl,
+            self.config.lifetime if lifetime is None else lifetime,
+            max_messages, max_tokens, max_history)
         generation = self._generation(sid)
         reply = self._run(self._scripts.create, sid, args)
         session = _ops.parse_meta(reply[0], int(reply[1]))
