@@ -37,6 +37,10 @@ if integer and (not current or string.match(current, '^-?%d+$')) then
   value = redis.call('HGET', KEYS[6], field)  -- as text: a Lua number would round past 2^53
 else
   value = redis.call('HINCRBYFLOAT', KEYS[6], field, amount)
+  if not string.find(value, '[.eEnN]') then  -- 0.5 + 0.5 is the float 1.0, not the int 1
+    value = value .. '.0'
+    redis.call('HSET', KEYS[6], field, value)
+  end
 end
 local v = redis.call('HINCRBY', KEYS[1], 'v', 1)
 remember(call, v .. ' ' .. value, window)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -50,8 +51,10 @@ def parse_state(flat: Sequence[Any]) -> dict[str, Any]:
 
 def incr_args(channel: str, key: str, by: int | float, dedup_window: int) -> list[Any]:
     """Arguments of incr_state.lua, with a fresh call id so a retry of this call adds once."""
-    if isinstance(by, bool) or not isinstance(by, (int, float)) or by != by:
-        raise InvalidInput(f"incr_state amount must be an int or a float, got {by!r}")
+    if isinstance(by, bool) or not isinstance(by, (int, float)) or not math.isfinite(by) \
+            or abs(by) >= 2**63:
+        raise InvalidInput(f"incr_state amount must be a finite int or float below 2^63 in size, "
+                           f"got {by!r}")
     return [channel, check_state_key(key), repr(by), int(isinstance(by, int)), uuid.uuid4().hex,
             dedup_window]
 

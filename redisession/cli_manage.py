@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +16,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ._keys import events_channel
 from ._manage import as_plain
 from .cli import EXIT_FAIL, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, command
 from .errors import ImportFormatError, SessionExists
@@ -150,18 +149,6 @@ def _event_line(event: dict[str, Any]) -> str:
     return f"{ts} {event.get('type', '?'):<14} {event.get('sid', '-')} {rest}"
 
 
-def _raw_events(store: Any, stop: Callable[[], bool]) -> Iterator[dict[str, Any]]:
-    pubsub = store.client.pubsub()
-    try:
-        pubsub.subscribe(events_channel(store.config.prefix))
-        while not stop():
-            msg = pubsub.get_message(ignore_subscribe_messages=True, timeout=0.2)
-            if msg is not None and msg["type"] == "message":
-                yield json.loads(msg["data"])
-    finally:
-        pubsub.close()
-
-
 @command("tail", "follow events live (created, appended, trimmed, summarized, ...)", _tail_setup)
 def cmd_tail(args: argparse.Namespace) -> int:
     deadline = time.monotonic() + args.timeout if args.timeout else None
@@ -171,8 +158,9 @@ def cmd_tail(args: argparse.Namespace) -> int:
         return deadline is not None and time.monotonic() >= deadline
 
     with open_store(args) as store:
-        events = getattr(store, "events", None)
-        source = (as_plain(e) for e in events()) if callable(events) else _raw_events(store, stop)
+        # events(timeout=N) ends after N seconds without an event; stop() ends it after N in all
+        source = ({k: v for k, v in as_plain(e).items() if v is not None}
+                  for e in store.events(timeout=args.timeout))
         try:
             for event in source:
                 if args.session and event.get("sid") != args.session:

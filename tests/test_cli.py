@@ -135,3 +135,9 @@ def test_tail_human_line() -> None:
     line = _event_line({"type": "appended", "sid": "s1", "v": 3, "ts": 1_700_000_000_123})
     assert " appended " in line and " s1 " in line and line.endswith("v=3")
     assert line.split()[0].endswith(".123")
+
+
+def test_tail_timeout_returns_without_events(redis_url: str, prefix: str) -> None:
+    started = time.monotonic()
+    out = run(redis_url, prefix, "tail", "--timeout", "1")
+    assert out.stdout == "" and time.monotonic() - started < 15

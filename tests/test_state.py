@@ -120,3 +120,15 @@ def test_scripts_validate_before_writing(redis_url: str, prefix: str) -> None:
         with pytest.raises(redis.ResponseError, match="RS_NOT_FOUND"):
             store._scripts.set_state(keys=missing, args=["", "a", "1"])
         assert store.client.exists(*missing[:7]) == 0
+
+
+async def test_incr_state_keeps_floats_and_refuses_odd_amounts(store: Any) -> None:
+    s = await store.create()
+    await store.incr_state(s.id, "cost", 0.5)
+    total = await store.incr_state(s.id, "cost", 0.5)
+    assert total == 1.0 and isinstance(total, float)
+    assert isinstance((await store.get_state(s.id))["cost"], float)
+    for bad in (float("inf"), 2**70, float("nan")):
+        with pytest.raises(InvalidInput):
+            await store.incr_state(s.id, "cost", bad)
+    assert (await store.get_state(s.id))["cost"] == 1.0
