@@ -1,19 +1,21 @@
 #!lua
 --[[ summarize_begin: take the summary lease and return what is left to summarize.
 KEYS  the session keys (lib/session): meta msgs arch dedup dedup_prev state lease stats live
-ARGV  [1] events channel ('' = none)   [2] lease token   [3] lease ms (> 0)
-      [4] keep tokens: first move the oldest window messages to the archive until the window
-          holds at most this many tokens ('' = no compaction)
+ARGV  [1] events channel (unused: begin changes nothing anyone else sees)   [2] lease token
+      [3] lease ms (> 0)
+      [4] keep tokens: also return the oldest window messages that must go for the window to
+          hold at most this many tokens ('' = none); summarize_commit moves them out of the
+          window together with the new summary, so no reader ever sees them gone unsummarized
       [5] max_history store default (per-session override wins)
 Returns  {0} when another instance holds the lease, else
          {1, summary, watermark, lost, elements...}: the current summary ('' = none), its
          watermark (summarized_through_seq), how many messages after the watermark were dropped
-         from the archive before anyone summarized them, and the archived messages after the
-         watermark, oldest first.
+         from the archive before anyone summarized them, then the archived messages after the
+         watermark and the window messages to fold, oldest first.
 Errors   RS_NOT_FOUND no such session;  RS_INVALID malformed arguments, or compaction asked of
          a session whose archive is off (max_history 0)
-Event    trimmed {type, sid, v, count, through_seq, n, tokens, ts}   when compaction moved messages
-A retry by the lease holder (same token) takes the lease again and returns the same messages.
+Only the lease is written. A retry by the lease holder (same token) takes the lease again and
+returns the same messages.
 ]]
 --- @include "lib/session"
 
@@ -35,28 +37,16 @@ local holder = redis.call('GET', lease)
 if holder and holder ~= token then return {0} end
 redis.call('SET', lease, token, 'PX', lease_ms)
 
-local now = now_ms()
-local n, tokens = tonumber(f[4]), tonumber(f[5])
+-- The window messages to fold: the same rule as trimming, applied without moving anything.
+local fold = {}
 if keep then
-  local moved, through = {}, 0
+  local n, tokens, i = tonumber(f[4]), tonumber(f[5]), 0
   while n > 0 do
-    local head = redis.call('LINDEX', msgs, 0)
-    local h = header(head)
+    local e = redis.call('LINDEX', msgs, i)
+    local h = header(e)
     if not ((n > 1 and tokens > keep) or h[3] == KIND_TOOL_RESULT) then break end
-    redis.call('LPOP', msgs)
-    moved[#moved + 1] = head
-    n, tokens, through = n - 1, tokens - h[2], h[1]
-  end
-  if #moved > 0 then
-    call_chunked('RPUSH', arch, moved)
-    redis.call('LTRIM', arch, -max_history, -1)
-    local v = redis.call('HINCRBY', meta, 'v', 1)
-    redis.call('HSET', meta, 'n', n, 'tokens', tokens)
-    redis.call('HINCRBY', meta, 'total_trimmed', #moved)
-    count_stat('trimmed', #moved)
-    expire_all(session_ttl_ms(meta, now), now)
-    publish(channel, {type = 'trimmed', sid = f[1], v = v, count = #moved, through_seq = through,
-      n = n, tokens = tokens, ts = now})
+    fold[#fold + 1] = e
+    n, tokens, i = n - 1, tokens - h[2], i + 1
   end
 end
 
@@ -76,4 +66,5 @@ else
 end
 local reply = {1, f[2] or '', watermark, math.max(0, next_seq - watermark - 1)}
 for _, e in ipairs(pending) do reply[#reply + 1] = e end
+for _, e in ipairs(fold) do reply[#reply + 1] = e end
 return reply

@@ -225,3 +225,32 @@ async def test_clear_drops_the_summary(store_factory: Any) -> None:
     assert (got.summary, got.summary_tokens, got.summarized_through_seq) == (None, 0, 4)
     await store.add(s.id, "user", "fresh start")
     assert [m.content for m in await store.context(s.id)] == ["fresh start"]  # no stale summary
+
+
+async def test_folded_window_messages_leave_only_with_the_summary(store_factory: Any) -> None:
+    store = await store_factory(max_messages=100, max_tokens=1000)
+    s = await store.create()
+    for i in range(10):
+        await store.append(s.id, Message(role="user", content=f"m{i}", tokens=10))
+    seen_during: list[int] = []
+
+    def failing(previous: str | None, messages: Sequence[Message]) -> str:
+        raise RuntimeError("model unavailable")
+
+    with pytest.raises(RuntimeError, match="model unavailable"):
+        await store.summarize(s.id, failing, keep_tokens=30)
+    after_failure = await store.get(s.id)
+    assert (after_failure.message_count, after_failure.token_count) == (10, 100)  # untouched
+
+    async def watching(previous: str | None, messages: Sequence[Message]) -> str:
+        seen_during.append(len(await store.messages(s.id)))  # another reader, mid-summary
+        return "m0..m6"
+
+    r = await store.summarize(s.id, watching, keep_tokens=30)
+    assert r.summarized and r.count == 7 and r.through_seq == 7
+    assert seen_during == [10]  # nothing left the window before the summary was stored
+    got = await store.get(s.id)
+    assert (got.message_count, got.token_count, got.summary) == (3, 30, "m0..m6")
+    assert [m.content for m in await store.messages(s.id)] == ["m7", "m8", "m9"]
+    ctx = await store.context(s.id)
+    assert ctx[0].role == "system" and [m.content for m in ctx[1:]] == ["m7", "m8", "m9"]
