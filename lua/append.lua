@@ -16,8 +16,8 @@ Errors   RS_NOT_FOUND no such session;  RS_INVALID malformed arguments (nothing 
 Events   appended {type, sid, v, seq, first_seq, count, n, tokens, ts}
          trimmed  {type, sid, v, count, through_seq, n, tokens, ts}   (when trimming happened)
 Trimming drops the oldest messages while the window holds more than max_messages or more than
-max_tokens (the newest message always stays), then keeps dropping while the window would start
-on a tool result, so a tool result never outlives the assistant call it answers. Dropped
+max_tokens (the limits never drop the newest message), then keeps dropping while the window
+would start on a tool result, so a tool result never outlives the assistant call it answers. Dropped
 messages move to arch, capped at max_history (0 = dropped for good).
 ]]
 --- @include "lib/session"

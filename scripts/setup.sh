@@ -22,4 +22,10 @@ if [ ! -x .venv/bin/python ]; then
     echo "setup: python3 -m venv failed; on Debian: apt-get install python3-venv" >&2; exit 1; }
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e ".[${EXTRAS:-test}]"
+# EXTRAS: the optional dependency groups to install (default "test"; "" installs the package only)
+EXTRAS=${EXTRAS-test}
+if [ -n "$EXTRAS" ]; then
+  .venv/bin/python -m pip install -q -e ".[${EXTRAS}]"
+else
+  .venv/bin/python -m pip install -q -e .
+fi
