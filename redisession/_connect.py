@@ -43,7 +43,7 @@ def plan(url: str) -> Plan:
         hosts = []
         for hp in netloc[-1].split(","):
             host, _, port = hp.rpartition(":")
-            if not host:
+            if not host or not port.isdigit():
                 raise InvalidConfig(f"sentinel address {hp!r} in {url!r} needs host:port")
             hosts.append((host.strip("[]"), int(port)))
         path = [p for p in parts.path.split("/") if p]

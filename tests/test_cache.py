@@ -293,3 +293,21 @@ def test_writer_entry_advances_only_from_the_previous_version() -> None:
     assert advanced[0].last_activity.timestamp() == 1_700_000_000
     # v5: someone else wrote v4 in between, so the reply cannot advance the v3 entry
     assert after_append(entry, result(5), prepared, 1_700_000_000_000) is None
+
+
+@pytest.mark.parametrize("store_factory", LOCAL, indirect=True)
+async def test_alternating_writers_refresh_instead_of_missing(store_factory: Any) -> None:
+    a = await store_factory(**CACHED)
+    b = await store_factory(**CACHED)
+    s = await a.create()
+    await a.add(s.id, "user", "start")
+    await a.messages(s.id)
+    base = await info(a)
+    for i in range(5):
+        await b.add(s.id, "user", f"b{i}")
+        await a.add(s.id, "assistant", f"a{i}")  # a's entry is behind b's write: kept, stale
+        got = contents(await a.messages(s.id))
+        assert got[-2:] == [f"b{i}", f"a{i}"]
+    after = await info(a)
+    assert after.misses == base.misses  # every read fetched only what it lacked
+    assert after.refreshes >= base.refreshes + 5

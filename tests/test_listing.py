@@ -147,3 +147,19 @@ async def test_delete_inactive(store: Any) -> None:
     assert await store.list_sessions("v") == []
     with pytest.raises(InvalidInput):
         await store.delete_inactive(older_than=5)
+
+
+async def test_listing_drops_sessions_now_owned_by_someone_else(store: Any) -> None:
+    import io
+    import json
+
+    await store.create(session_id="moved", user_id="alice")
+    dump = io.StringIO()
+    await store.export_sessions(dump, session_ids=["moved"])
+    header, line, *trailer = dump.getvalue().splitlines()
+    record = json.loads(line)
+    record["meta"]["user"] = "bob"  # restored from a backup under another owner
+    text = "\n".join([header, json.dumps(record), *trailer]) + "\n"
+    await store.import_sessions(io.StringIO(text), overwrite=True)
+    assert [s.id for s in await store.list_sessions("alice")] == []
+    assert (await store.get("moved")).user_id == "bob"

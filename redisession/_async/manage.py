@@ -97,7 +97,8 @@ class AsyncManageMixin:
         while True:
             raw = await self.client.zrevrange(key, offset, offset + limit - 1)
             found = await self._metas(_text(s) for s in raw)
-            gone = [sid for sid, s in found if s is None]
+            # gone, or now owned by someone else (an overwriting import can change the owner)
+            gone = [sid for sid, s in found if s is None or s.user_id != user_id]
             if not gone:
                 return [s for _, s in found if s is not None]
             await self.client.zrem(key, *gone)

@@ -99,11 +99,13 @@ class LiveStore:
 
     def _cache_write(self, sid: str, advanced: tuple[Session, list[Message]] | None,
                      generation: int) -> None:
-        """The writer's own entry: advanced from the script's reply, or dropped."""
+        """The writer's own entry: advanced from the script's reply, else marked stale so the
+        next read fetches only what it lacks (with several writers the entry is often more
+        than one version behind; dropping it would make every read a full miss)."""
         if self._cache is None:
             return
         if advanced is None:
-            self._cache.discard(sid)
+            self._cache.mark_stale(sid)
         else:
             self._cache.put(*advanced, generation,
                             need_online=self.config.consistency == "eventual")

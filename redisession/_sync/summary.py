@@ -49,8 +49,9 @@ class SummaryMixin:
             session_id: the session.
             summarizer: ``summarizer(previous_summary, messages) -> str``, sync or async;
                 defaults to the store's ``summarizer``.
-            keep_tokens: first move the oldest window messages to the archive until the
-                window holds at most this many tokens, so they are summarized too.
+            keep_tokens: also fold the oldest window messages into the summary until the
+                window holds at most this many tokens; they leave the window when the summary
+                is committed, in the same step, never before.
 
         Returns:
             `SummaryResult`; ``busy`` when another instance is summarizing this session,
@@ -95,7 +96,7 @@ class SummaryMixin:
         through = messages[-1].seq or watermark
         version = self._run(self._scripts.summarize_commit, session_id, [
             self._events_arg(session_id), token, watermark, through, text, tokens,
-            len(messages)])
+            len(messages), self.config.max_history])
         return SummaryResult(session_id=session_id, summarized=True, count=len(messages),
                              through_seq=through, lost=lost, version=int(version), summary=text)
 
