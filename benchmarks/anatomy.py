@@ -32,34 +32,24 @@ CALLS = 1000
 ROUNDS = 9
 """Variants interleave (A, B, C, A, B, C, ...); each shows its median round."""
 
-MERGED_COUNTERS = (
-    "local v = redis.call('HINCRBY', meta, 'v', 1)\n"
-    "redis.call('HSET', meta, 'seq', seq, 'n', n, 'tokens', tokens, 'active', now)\n"
-    "redis.call('HINCRBY', meta, 'total_messages', k)\n"
-    "redis.call('HINCRBY', meta, 'total_tokens', added)\n"
-    "redis.call('HINCRBY', meta, 'total_trimmed', #trimmed)\n",
-    "local c = redis.call('HMGET', meta, 'v', 'total_messages', 'total_tokens', 'total_trimmed')\n"
-    "local v = tonumber(c[1]) + 1\n"
-    "redis.call('HSET', meta, 'v', v, 'seq', seq, 'n', n, 'tokens', tokens, 'active', now,\n"
-    "  'total_messages', tonumber(c[2]) + k, 'total_tokens', tonumber(c[3]) + added,\n"
-    "  'total_trimmed', tonumber(c[4]) + #trimmed)\n",
-)
-
 VARIANTS: dict[str, list[tuple[str, str]]] = {
     "append.lua as shipped": [],
     "without PUBLISH (events off)": [
-        ("redis.call('PUBLISH', channel, cjson.encode(event))", "local _ = event")],
+        ("  if channel == '' then return end\n  local payload",
+         "  if true then return end\n  local payload")],
     "without the trimmed event (one event per append)": [
         ("  publish(channel, {type = 'trimmed'", "  local _ = ({type = 'trimmed'")],
     "without PEXPIRE of the 6 keys": [("redis.call('PEXPIRE', KEYS[i], ttl)", "local _ = ttl")],
     "without the dedup write (HSET + HLEN)": [
-        ("redis.call('HSET', dedup, ids[1], table.concat(reply, ','))", "local _ = reply"),
-        ("if redis.call('HLEN', dedup) >= dedup_window then", "if false then")],
+        ("remember(ids[1], table.concat(reply, ','), dedup_window)", "local _ = reply")],
     "without the dedup lookup (HGET dedup, HGET dedup_prev)": [
-        ("local seen = redis.call('HGET', dedup, ids[1]) or redis.call('HGET', dedup_prev, ids[1])",
-         "local seen = false")],
-    "counters in one HSET (HMGET + HSET instead of 4 HINCRBY + HSET)": [MERGED_COUNTERS],
+        ("local seen = recall(ids[1])", "local seen = false")],
+    "without the slot's stats counters and expiry record": [
+        ("if KEYS[8] and by ~= 0 then", "if false then"), ("  if KEYS[9] then", "  if false then")],
 }
+"""Each variant is append.lua (with its includes inlined) and these text edits. When an edit no
+longer matches, the variant prints n/a and tests/test_benchmarks.py fails: keep them in step
+with the script."""
 
 
 def variant(base: str, edits: list[tuple[str, str]]) -> str | None:

@@ -67,6 +67,8 @@ def test_anatomy_quick_run_prices_every_part(capsys: pytest.CaptureFixture[str],
     assert set(VARIANTS) | {"minimal append script (limits.py)"} <= set(rows)
     assert "n/a" not in rows["append.lua as shipped"]
     assert float(rows["append.lua as shipped"].split(" | ")[1]) > 0
+    stale = [name for name, row in rows.items() if "n/a" in row]
+    assert not stale, f"variants whose edits no longer match append.lua: {stale}"
 
 
 def test_rounds_interleave_rows_and_ratios_pair_rounds() -> None:
