@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from cachetools import LRUCache
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from ._ops import Prepared, Snapshot, name_hint
 from .models import AppendResult, Message, Session
@@ -65,6 +65,13 @@ class CacheInfo(BaseModel):
     size: int
     maxsize: int
     listening: bool
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def hit_rate(self) -> float:
+        """Share of cached reads served without asking Redis (0.0 before any read)."""
+        reads = self.hits + self.refreshes + self.misses
+        return self.hits / reads if reads else 0.0
 
 
 @dataclass(frozen=True)

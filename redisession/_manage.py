@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._keys import check_id
-from ._ops import _text, check_budget, select_context
+from ._ops import HashReply, check_budget, hash_fields, select_context
 from .errors import InvalidInput
 from .models import Message, Session
 
@@ -45,8 +45,9 @@ def state_args(channel: str, values: Mapping[str, Any]) -> list[Any]:
     return args
 
 
-def parse_state(flat: Sequence[Any]) -> dict[str, Any]:
-    return {_text(flat[i]): json.loads(flat[i + 1]) for i in range(0, len(flat), 2)}
+def parse_state(reply: HashReply) -> dict[str, Any]:
+    """The state hash: every value is JSON text."""
+    return {k: json.loads(v) for k, v in hash_fields(reply).items()}
 
 
 def incr_args(channel: str, key: str, by: int | float, dedup_window: int) -> list[Any]:
@@ -108,32 +109,27 @@ class StoreStats:
         return out
 
 
-def sum_stats(shards: Iterable[tuple[Sequence[Any], int, int]]) -> StoreStats:
+def sum_stats(shards: Iterable[tuple[HashReply, int, int]]) -> StoreStats:
     """Add up ``(HGETALL stats, live now, live past expiry)`` of every shard.
 
     Sessions past their expiry but not yet pruned count as expired already.
     """
     total = StoreStats()
-    for flat, alive, gone in shards:
+    for counters, alive, gone in shards:
         total.shards += 1
-        for i in range(0, len(flat), 2):
-            name = _text(flat[i])
+        for name, value in hash_fields(counters).items():
             if name in STAT_FIELDS:
-                setattr(total, name, getattr(total, name) + int(flat[i + 1]))
+                setattr(total, name, getattr(total, name) + int(value))
         total.active += int(alive)
         total.expired += int(gone)
     return total
 
 
-def as_plain(info: Any) -> dict[str, Any]:
-    """A cache-info object (pydantic model, named tuple, dataclass or dict) as a dict."""
-    if hasattr(info, "model_dump"):
-        return dict(info.model_dump())
-    if hasattr(info, "_asdict"):
-        return dict(info._asdict())
-    if hasattr(info, "__dataclass_fields__"):
-        return {k: getattr(info, k) for k in info.__dataclass_fields__}
-    return dict(info)
+def as_plain(value: Any) -> dict[str, Any]:
+    """A pydantic model (an `Event`, `CacheInfo`) or a mapping as a plain dict, for output."""
+    if hasattr(value, "model_dump"):
+        return dict(value.model_dump())
+    return dict(value)
 
 
 # -- summaries -------------------------------------------------------------------------------

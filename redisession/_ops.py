@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -156,8 +156,19 @@ def _ms(v: Any) -> datetime:
     return datetime.fromtimestamp(int(v) / 1000, tz=timezone.utc)
 
 
-def parse_meta(flat: Sequence[Any], pttl: int) -> Session:
-    f = {_text(flat[i]): _text(flat[i + 1]) for i in range(0, len(flat), 2)}
+HashReply = Mapping[Any, Any] | Sequence[Any]
+
+
+def hash_fields(reply: HashReply) -> dict[str, str]:
+    """A hash as ``{field: value}`` text, from redis-py's HGETALL (a dict) or from a script
+    (a flat ``[field, value, ...]`` list): the one place either shape is read."""
+    if isinstance(reply, Mapping):
+        return {_text(k): _text(v) for k, v in reply.items()}
+    return {_text(reply[i]): _text(reply[i + 1]) for i in range(0, len(reply), 2)}
+
+
+def parse_meta(reply: HashReply, pttl: int) -> Session:
+    f = hash_fields(reply)
     deadline = int(f.get("deadline") or 0)
 
     def opt(name: str) -> int | None:

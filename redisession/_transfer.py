@@ -24,7 +24,8 @@ import msgpack
 
 from ._codec import decode_element, encode_body, kind_of
 from ._keys import check_id
-from ._ops import _text
+from ._manage import parse_state
+from ._ops import hash_fields
 from .errors import ImportFormatError, InvalidInput
 from .models import Message
 
@@ -42,12 +43,6 @@ def end_line(count: int) -> str:
     return json.dumps({"end": True, "sessions": count}) + "\n"
 
 
-def _flat(pairs: Sequence[Any]) -> dict[str, str]:
-    if isinstance(pairs, dict):
-        return {_text(k): _text(v) for k, v in pairs.items()}
-    return {_text(pairs[i]): _text(pairs[i + 1]) for i in range(0, len(pairs), 2)}
-
-
 def _message(element: bytes) -> dict[str, Any]:
     return decode_element(element).model_dump(mode="json")
 
@@ -55,8 +50,8 @@ def _message(element: bytes) -> dict[str, Any]:
 def session_line(sid: str, dump: Sequence[Any]) -> str:
     """One export line from the reply of ``dump.lua``."""
     meta_flat, pttl, state_flat, window, archive = dump
-    state = {k: json.loads(v) for k, v in _flat(state_flat).items()}
-    meta = _flat(meta_flat)
+    state = parse_state(state_flat)
+    meta = hash_fields(meta_flat)
     for private in ("ctok", "itok"):
         meta.pop(private, None)
     return json.dumps({"id": sid, "ttl_ms": max(1, int(pttl)), "meta": meta, "state": state,

@@ -70,12 +70,17 @@ def test_stats_keys_never_expire_and_survive_deletes(redis_url: str, prefix: str
 
 
 def test_cache_hit_rate_is_reported_when_the_store_has_one(redis_url: str, prefix: str) -> None:
-    class WithCache(SessionStore):
-        def cache_info(self) -> dict[str, Any]:
-            return {"hits": 3, "misses": 1, "hit_rate": 0.75}
-
-    with WithCache.from_url(redis_url, prefix=prefix) as store:
-        assert store.stats().cache == {"hits": 3, "misses": 1, "hit_rate": 0.75}
+    with SessionStore.from_url(redis_url, prefix=prefix) as writer:
+        sid = writer.create().id
+        writer.add(sid, "user", "hello")
+    with SessionStore.from_url(redis_url, prefix=prefix, cache_size=10,
+                               cache_max_age=60.0) as store:
+        for _ in range(4):  # the first read misses, the next three are served locally
+            store.messages(sid)
+        cache = store.stats().cache
+        assert cache is not None
+        assert {k: cache[k] for k in ("hits", "misses", "hit_rate")} == \
+            {"hits": 3, "misses": 1, "hit_rate": 0.75}
         assert store.stats().as_dict()["cache"]["hit_rate"] == 0.75
     with SessionStore.from_url(redis_url, prefix=prefix) as plain:
         assert "cache" not in plain.stats().as_dict()

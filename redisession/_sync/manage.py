@@ -9,7 +9,6 @@ written by the client right after each script, idempotently, and repaired by
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -22,6 +21,7 @@ from ..errors import InvalidInput, SessionNotFound
 from ..models import Session
 
 if TYPE_CHECKING:
+    from .._cache import CacheInfo
     from .._scripts import Scripts
     from ..config import SessionConfig
 
@@ -38,6 +38,7 @@ class ManageMixin:
         _indexed: Any
 
         def _events_arg(self, sid: str) -> str: ...
+        def cache_info(self) -> CacheInfo: ...
 
         def _run(self, script: Any, sid: str, args: list[Any]) -> Any: ...
         def _ensure_ready(self) -> None: ...
@@ -72,10 +73,8 @@ class ManageMixin:
         replies = pipe.execute()
         out: list[tuple[str, Session | None]] = []
         for i, sid in enumerate(sids):
-            flat = replies[2 * i]
-            if isinstance(flat, dict):
-                flat = [x for kv in flat.items() for x in kv]
-            out.append((sid, parse_meta(flat, int(replies[2 * i + 1])) if flat else None))
+            fields = replies[2 * i]
+            out.append((sid, parse_meta(fields, int(replies[2 * i + 1])) if fields else None))
         return out
 
     def list_sessions(self, user_id: str, limit: int = 50, offset: int = 0) -> list[Session]:
@@ -152,12 +151,10 @@ class ManageMixin:
         pipe = self.client.pipeline(transaction=False)
         pipe.hgetall(keys.state)
         pipe.exists(keys.meta)
-        flat, exists = pipe.execute()
+        fields, exists = pipe.execute()
         if not exists:
             raise SessionNotFound(session_id)
-        if isinstance(flat, dict):
-            flat = [x for kv in flat.items() for x in kv]
-        return _manage.parse_state(flat)
+        return _manage.parse_state(fields)
 
     def delete_state(self, session_id: str, *keys: str) -> int:
         """Remove session variables. Returns how many existed. Raises `SessionNotFound`."""
@@ -204,21 +201,11 @@ class ManageMixin:
             pipe.zcount(f"{key}:live", f"({now}", "+inf")
             pipe.zcount(f"{key}:live", "-inf", now)
         replies = pipe.execute() if tags else []
-        shards = []
-        for i in range(len(tags)):
-            flat = replies[3 * i]
-            if isinstance(flat, dict):
-                flat = [x for kv in flat.items() for x in kv]
-            shards.append((flat, replies[3 * i + 1], replies[3 * i + 2]))
+        shards = [tuple(replies[3 * i:3 * i + 3]) for i in range(len(tags))]
         result = _manage.sum_stats(shards)
-        cache_info = getattr(self, "cache_info", None)
-        if callable(cache_info):
-            info = cache_info()
-            if inspect.isawaitable(info):
-                info = info
-            plain = _manage.as_plain(info)
-            if plain.get("maxsize") != 0:  # a store whose cache is off (cache_size=0)
-                result.cache = plain
+        info = self.cache_info()
+        if info.maxsize:  # a store whose cache is on
+            result.cache = info.model_dump()
         return result
 
     # -- cleanup ---------------------------------------------------------------------------
