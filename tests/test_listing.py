@@ -163,3 +163,19 @@ async def test_listing_drops_sessions_now_owned_by_someone_else(store: Any) -> N
     await store.import_sessions(io.StringIO(text), overwrite=True)
     assert [s.id for s in await store.list_sessions("alice")] == []
     assert (await store.get("moved")).user_id == "bob"
+    assert [s.id for s in await store.find_sessions("bob")] == ["moved"]
+
+
+def test_find_and_repair_prune_entries_of_another_owner(redis_url: str, prefix: str) -> None:
+    from redisession import SessionStore
+
+    with SessionStore.from_url(redis_url, prefix=prefix) as store:
+        store.create(session_id="theirs", user_id="bob")
+        alice = user_sessions(prefix, "alice")
+        store.client.zadd(alice, {"theirs": 1})  # left behind, as by an owner change
+        assert store.find_sessions("alice") == []
+        assert store.client.zscore(alice, "theirs") is None
+        store.client.zadd(alice, {"theirs": 1})
+        assert store.repair_indexes()["pruned"] == 1
+        assert store.client.zscore(alice, "theirs") is None
+        assert [s.id for s in store.list_sessions("bob")] == ["theirs"]

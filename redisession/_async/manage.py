@@ -76,6 +76,18 @@ class AsyncManageMixin:
             out.append((sid, parse_meta(fields, int(replies[2 * i + 1])) if fields else None))
         return out
 
+    async def _owned(self, key: str, user_id: str, raw: Iterable[Any]) -> tuple[list[Session],
+                                                                                 int]:
+        """The sessions of ``raw`` (ids from ``user_id``'s index ``key``) that still exist and
+        still belong to that user, in order; the others are removed from the index (deleted,
+        expired, or given to another owner by an overwriting import). Returns them and how
+        many were removed."""
+        found = await self._metas(_text(s) for s in raw)
+        gone = [sid for sid, s in found if s is None or s.user_id != user_id]
+        if gone:
+            await self.client.zrem(key, *gone)
+        return [s for _, s in found if s is not None and s.user_id == user_id], len(gone)
+
     async def list_sessions(self, user_id: str, limit: int = 50, offset: int = 0) -> list[Session]:
         """A user's sessions, most recent activity first (for a sidebar).
 
@@ -94,13 +106,10 @@ class AsyncManageMixin:
         await self._ensure_ready()
         key = user_sessions(self.config.prefix, user_id)
         while True:
-            raw = await self.client.zrevrange(key, offset, offset + limit - 1)
-            found = await self._metas(_text(s) for s in raw)
-            # gone, or now owned by someone else (an overwriting import can change the owner)
-            gone = [sid for sid, s in found if s is None or s.user_id != user_id]
-            if not gone:
-                return [s for _, s in found if s is not None]
-            await self.client.zrem(key, *gone)
+            page, removed = await self._owned(
+                key, user_id, await self.client.zrevrange(key, offset, offset + limit - 1))
+            if not removed:
+                return page
 
     async def find_sessions(self, user_id: str, *, name_contains: str | None = None,
                             metadata: Mapping[str, Any] | None = None,
@@ -120,13 +129,9 @@ class AsyncManageMixin:
             raw = await self.client.zrevrange(key, start, start + _BATCH - 1)
             if not raw:
                 break
-            found = await self._metas(_text(s) for s in raw)
-            gone = [sid for sid, s in found if s is None]
-            if gone:
-                await self.client.zrem(key, *gone)
-            out += [s for _, s in found
-                    if s is not None and _manage.matches(s, name_contains, metadata)]
-            start += len(raw) - len(gone)
+            batch, removed = await self._owned(key, user_id, raw)
+            out += [s for s in batch if _manage.matches(s, name_contains, metadata)]
+            start += len(raw) - removed
         return out[:limit] if limit is not None else out
 
     # -- state -----------------------------------------------------------------------------
@@ -265,11 +270,9 @@ class AsyncManageMixin:
         pruned = 0
         async for key in self.client.scan_iter(match=f"{self.config.prefix}:user:*:sessions",
                                                count=1000):
-            members = [_text(m) for m in await self.client.zrange(key, 0, -1)]
+            user_id = _text(key).split("{", 1)[1].rsplit("}", 1)[0]
+            members = await self.client.zrange(key, 0, -1)
             for start in range(0, len(members), _BATCH):
-                gone = [sid for sid, s in await self._metas(members[start:start + _BATCH])
-                        if s is None]
-                if gone:
-                    pruned += int(await self.client.zrem(key, *gone))
+                pruned += (await self._owned(key, user_id, members[start:start + _BATCH]))[1]
         expired = len(await self.sweep())  # never consume an expiry without announcing it
         return {"indexed": indexed, "pruned": pruned, "expired": expired}
