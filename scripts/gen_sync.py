@@ -32,6 +32,8 @@ REPLACEMENTS = {
     "AsyncManageMixin": "ManageMixin",
     "AsyncSummaryMixin": "SummaryMixin",
     "AsyncTransferMixin": "TransferMixin",
+    "AsyncLiveMixin": "LiveMixin",
+    "AsyncStoreBase": "StoreBase",
     "resolve_async": "resolve_sync",
 }
 

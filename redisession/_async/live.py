@@ -6,38 +6,22 @@ A mixin of `AsyncSessionStore` (in store.py), kept apart so that file stays abou
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import _cache, _ops
 from .._bg import STOP
-from .._cache import CacheInfo, SnapshotCache
+from .._cache import CacheInfo
 from .._keys import check_id, session_events_channel, stats_key
 from .._ops import Snapshot
-from ..config import SessionConfig
 from ..errors import InvalidConfig, SessionNotFound
 from ..events import Event
 from ..models import Message, Session
-from .listener import Listener, follow
+from .base import AsyncStoreBase
+from .listener import follow
 
 
-class LiveStore:
+class AsyncLiveMixin(AsyncStoreBase):
     """Cached reads, `subscribe`, `events`, `sweep` and `cache_info` of the store."""
-
-    config: SessionConfig
-    client: Any
-    _cache: SnapshotCache | None
-    _listener: Listener
-
-    if TYPE_CHECKING:
-        async def _shards(self) -> list[str]: ...
-    _scripts: Any
-    _closed: bool
-
-    async def _fetch(self, sid: str, what: str = "window", after: int = 0) -> Snapshot:
-        raise NotImplementedError
-
-    async def _ensure_ready(self) -> None:
-        raise NotImplementedError
 
     def _after_script(self, script: Any, sid: str) -> None:
         """After any script: the writer's own entry for scripts that do not update it
@@ -54,8 +38,8 @@ class LiveStore:
 
     async def _generation(self, sid: str) -> int:
         """The cache generation before a write, whose reply may then update the cache. In
-        eventual mode the listener is started first: nothing is cached before it listens."""
-        check_id(sid)  # a bad id must not even start the listener (nothing written)
+        eventual mode the listener is started first: nothing is cached before it listens.
+        Callers have validated ``sid`` already, so a bad id never starts the listener."""
         if self._cache is None:
             return 0
         if self.config.consistency == "eventual":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import _manage
 from .._keys import check_id, session_keys, stats_key, stats_shards, user_sessions
@@ -18,31 +18,13 @@ from .._ops import _text, first_in_interval, parse_meta
 from .._slots import slot_tag
 from ..errors import InvalidInput, SessionNotFound
 from ..models import Session
-
-if TYPE_CHECKING:
-    from .._cache import CacheInfo
-    from .._scripts import Scripts
-    from ..config import SessionConfig
+from .base import AsyncStoreBase
 
 _BATCH = 200
 
 
-class AsyncManageMixin:
+class AsyncManageMixin(AsyncStoreBase):
     """Listing, state, stats and cleanup methods of `AsyncSessionStore`."""
-
-    if TYPE_CHECKING:
-        config: SessionConfig
-        client: Any
-        _scripts: Scripts
-        _indexed: Any
-
-        def _events_arg(self, sid: str) -> str: ...
-        def cache_info(self) -> CacheInfo: ...
-
-        async def _run(self, script: Any, sid: str, args: list[Any]) -> Any: ...
-        async def _ensure_ready(self) -> None: ...
-        async def delete(self, session_id: str) -> bool: ...
-        async def sweep(self) -> list[str]: ...
 
     # -- the per-user index ----------------------------------------------------------------
 

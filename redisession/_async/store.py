@@ -34,13 +34,14 @@ from ..errors import InvalidConfig, SessionNotFound
 from ..models import AppendResult, Message, Session
 from ..tokenizers import Tokenizer, estimate_tokens
 from .listener import Listener
-from .live import LiveStore
+from .live import AsyncLiveMixin
 from .manage import AsyncManageMixin
 from .summary import AsyncSummaryMixin
 from .transfer import AsyncTransferMixin
 
 
-class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin, LiveStore):
+class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin,
+                        AsyncLiveMixin):
     """LLM conversation sessions in Redis, shared by every app instance that uses the same Redis.
 
     Args:

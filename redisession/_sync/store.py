@@ -35,13 +35,14 @@ from ..errors import InvalidConfig, SessionNotFound
 from ..models import AppendResult, Message, Session
 from ..tokenizers import Tokenizer, estimate_tokens
 from .listener import Listener
-from .live import LiveStore
+from .live import LiveMixin
 from .manage import ManageMixin
 from .summary import SummaryMixin
 from .transfer import TransferMixin
 
 
-class SessionStore(ManageMixin, SummaryMixin, TransferMixin, LiveStore):
+class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
+                        LiveMixin):
     """LLM conversation sessions in Redis, shared by every app instance that uses the same Redis.
 
     Args:

@@ -2,16 +2,16 @@
 """Rolling summaries: fold archived messages into a per-session summary, one instance at a time.
 
 A mixin of `AsyncSessionStore`. Three scripts: ``summarize_begin`` takes a short lease and
-returns the archived messages after the watermark (``summarized_through_seq``), the user's
-summarizer runs outside Redis, and ``summarize_commit`` stores the summary only if the lease is
-not someone else's and the watermark has not moved. See docs/summaries.md.
+returns the archived messages after the watermark (``summarized_through_seq``) and any window
+messages to fold, the user's summarizer runs outside Redis, and ``summarize_commit`` stores the
+summary, and moves the folded window messages out, only if the lease is not someone else's and
+the watermark has not moved. See docs/summaries.md.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from typing import TYPE_CHECKING, Any
 
 from .._codec import decode_element
 from .._ops import _text
@@ -19,27 +19,13 @@ from .._summarizer import Summarizer, resolve_sync
 from ..errors import InvalidInput, SummaryConflict
 from ..models import Message, SummaryResult
 from ..tokenizers import count_message
-
-if TYPE_CHECKING:
-    from .._scripts import Scripts
-    from ..config import SessionConfig
-    from ..tokenizers import Tokenizer
+from .base import StoreBase
 
 log = logging.getLogger("redisession")
 
 
-class SummaryMixin:
+class SummaryMixin(StoreBase):
     """``summarize`` and the automatic summarization after ``append``."""
-
-    if TYPE_CHECKING:
-        config: SessionConfig
-        tokenizer: Tokenizer
-        summarizer: Summarizer | None
-        _scripts: Scripts
-
-        def _events_arg(self, sid: str) -> str: ...
-
-        def _run(self, script: Any, sid: str, args: list[Any]) -> Any: ...
 
     def summarize(self, session_id: str, summarizer: Summarizer | None = None, *,
                         keep_tokens: int | None = None) -> SummaryResult:

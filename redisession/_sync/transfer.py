@@ -12,16 +12,13 @@ import uuid
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO
 
 from .. import _transfer
 from .._keys import check_id, user_sessions
 from .._ops import _text
 from ..errors import ImportFormatError, SessionNotFound
-
-if TYPE_CHECKING:
-    from .._scripts import Scripts
-    from ..config import SessionConfig
+from .base import StoreBase
 
 Progress = Callable[[int], None]
 """Called with the number of sessions done so far."""
@@ -33,21 +30,8 @@ def _open(target: str | Path | IO[str], mode: str, stack: ExitStack) -> IO[str]:
     return target
 
 
-class TransferMixin:
+class TransferMixin(StoreBase):
     """``export_sessions`` and ``import_sessions``."""
-
-    if TYPE_CHECKING:
-        config: SessionConfig
-        client: Any
-        _scripts: Scripts
-
-        def _events_arg(self, sid: str) -> str: ...
-
-        def _run(self, script: Any, sid: str, args: list[Any]) -> Any: ...
-        def _ensure_ready(self) -> None: ...
-        def _index(self, sid: str, user: str, ms: int, *,
-                         register: bool = False) -> None: ...
-        def _all_sessions(self) -> list[str]: ...
 
     def export_sessions(self, path_or_file: str | Path | IO[str],
                               session_ids: Iterable[str] | None = None,

@@ -1,0 +1,50 @@
+"""What the store's parts know of each other, declared once for type checkers.
+
+`AsyncSessionStore` is assembled from mixins (live, manage, summary, transfer), and each calls
+methods another part defines. Every mixin inherits this class, so mypy checks each call and
+each implementation against one signature. Nothing here runs: the attributes are annotations
+and the methods exist only under ``TYPE_CHECKING``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .._cache import CacheInfo, SnapshotCache
+    from .._keys import SessionKeys
+    from .._ops import Snapshot
+    from .._scripts import Scripts
+    from .._summarizer import Summarizer
+    from ..config import SessionConfig
+    from ..tokenizers import Tokenizer
+    from .listener import Listener
+
+
+class AsyncStoreBase:
+    """Attributes set by `AsyncSessionStore.__init__`, and methods the mixins share."""
+
+    config: SessionConfig
+    client: Any
+    tokenizer: Tokenizer
+    summarizer: Summarizer | None
+    _scripts: Scripts
+    _cache: SnapshotCache | None
+    _listener: Listener
+    _indexed: Any
+    _closed: bool
+
+    if TYPE_CHECKING:
+        def _keys(self, sid: str) -> SessionKeys: ...
+        def _events_arg(self, sid: str) -> str: ...
+        def cache_info(self) -> CacheInfo: ...
+
+        async def _run(self, script: Any, sid: str, args: list[Any]) -> Any: ...
+        async def _ensure_ready(self) -> None: ...
+        async def _fetch(self, sid: str, what: str = "window", after: int = 0) -> Snapshot: ...
+        async def _index(self, sid: str, user: str, ms: int, *,
+                         register: bool = False) -> None: ...
+        async def _all_sessions(self) -> list[str]: ...
+        async def _shards(self) -> list[str]: ...
+        async def delete(self, session_id: str) -> bool: ...
+        async def sweep(self) -> list[str]: ...
