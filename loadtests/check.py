@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ledger import acked_key, churn_key, prefix, sessions_key, url  # noqa: E402
 
 from redisession._codec import decode_element  # noqa: E402
-from redisession._keys import session_keys  # noqa: E402
+from redisession._keys import session_keys, store_wide_key_patterns  # noqa: E402
 
 
 @dataclass
@@ -94,18 +94,12 @@ def check_session(client: redis.Redis, p: str, sid: str, churn: bool, report: Re
             bad(f"{sid}: meta {name} = {meta.get(name)} but the stored messages say {value}")
 
 
-def shared_keys(p: str) -> tuple[str, ...]:
-    """Globs of the store-wide keys that live across sessions and have no TTL by design: the
-    per-slot stats counters and the per-user indexes (README, key layout). Every other key
-    under ``p:`` belongs to one session and must have a TTL."""
-    return (f"{p}:stats:*", f"{p}:user:*")
-
-
 def check_ttls(client: redis.Redis, p: str, report: Report,
                exempt: Sequence[str] = ()) -> None:
-    """Every key under ``p:`` has a TTL, except the store-wide `shared_keys` and keys matching
-    an extra ``exempt`` glob."""
-    allowed = (*shared_keys(p), *exempt)
+    """Every key under ``p:`` has a TTL, except the store-wide keys that have none by design
+    (`store_wide_key_patterns`: user indexes, stats counters) and keys matching an extra
+    ``exempt`` glob."""
+    allowed = (*store_wide_key_patterns(p), *exempt)
     for raw_key in client.scan_iter(match=f"{p}:*", count=1000):
         key = _s(raw_key)
         report.keys += 1

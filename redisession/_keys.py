@@ -75,6 +75,18 @@ def session_keys(prefix: str, sid: str) -> SessionKeys:
     )
 
 
+def session_key_pattern(prefix: str) -> str:
+    """SCAN pattern of every key that belongs to one session (each always has a TTL)."""
+    return f"{prefix}:{{*"
+
+
+def store_wide_key_patterns(prefix: str) -> tuple[str, ...]:
+    """SCAN patterns of the keys shared by all sessions that have no TTL by design: the
+    per-user indexes and the per-slot stats counters and expiry records (they must outlive the
+    sessions they count). Every other key under the prefix has a TTL."""
+    return (f"{prefix}:user:*", f"{prefix}:stats:*")
+
+
 def events_channel(prefix: str) -> str:
     return f"{prefix}:events"
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import redis
 
-from ._keys import events_channel
+from ._keys import events_channel, session_key_pattern
 from ._sync.store import SessionStore
 from .testing import RedisServer
 
@@ -141,7 +141,8 @@ def _report(store: SessionStore, sids: list[str], acked: list[str], counts: Coun
               f"{s.total_messages:>5} {s.total_trimmed:>7} {s.version:>4} "
               f"{s.expires_in or 0:>6.0f}")
     ok &= sorted(stored) == sorted(acked) and len(set(stored)) == len(stored)
-    keys = list(store.client.scan_iter(match=f"{store.config.prefix}:{{*", count=1000))
+    keys = list(store.client.scan_iter(match=session_key_pattern(store.config.prefix),
+                                       count=1000))
     no_ttl = [k for k in keys if store.client.pttl(k) < 0]
     ok &= not no_ttl
     print(f"\nevents seen: {dict(sorted(counts.items()))}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fnmatch import fnmatch
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from redisession import (
     MessageTooLarge,
     SessionConfig,
 )
+from redisession._keys import session_key_pattern, store_wide_key_patterns
 
 
 def sync_client(store_factory: Any, request: pytest.FixtureRequest) -> Any:
@@ -39,7 +41,7 @@ async def test_every_key_has_a_ttl(store_factory: Any, request: pytest.FixtureRe
     await store.clear(sids[1])
     await store.touch(sids[2], ttl=600)
     everything = [k.decode() for k in client.scan_iter(match=f"{prefix}:*", count=1000)]
-    keys = [k for k in everything if k.startswith(f"{prefix}:{{")]
+    keys = [k for k in everything if fnmatch(k, session_key_pattern(prefix))]
     kinds = {k.rsplit("}:", 1)[1] for k in keys}
     assert {"meta", "msgs", "arch", "dedup", "dedup:prev"} <= kinds
     ttls = {k: client.pttl(k) for k in keys}
@@ -47,7 +49,10 @@ async def test_every_key_has_a_ttl(store_factory: Any, request: pytest.FixtureRe
     assert all(t > 300_000 for k, t in ttls.items() if sids[2] in k)
     # Outside the sessions only the shared indexes and counters live, by design without TTL.
     others = {k.split(":")[1] for k in everything if k not in ttls}
-    assert others <= {"user", "stats", "epoch", "expiry"}, others  # epoch, expiry: issue 3
+    assert others <= {"user", "stats", "epoch"}, others  # epoch: issue 3's cache token
+    store_wide = store_wide_key_patterns(prefix)
+    no_ttl = [k for k in everything if k not in ttls and client.pttl(k) == -1]
+    assert no_ttl and all(any(fnmatch(k, g) for g in store_wide) for k in no_ttl), no_ttl
     client.close()
 
 
@@ -118,7 +123,7 @@ async def test_touch_on_read(redis_url: str, prefix: str, raw: redis.Redis,
                                        touch_on_read=touch_on_read)
     s = await store.create()
     await store.add(s.id, "user", "x")
-    keys = list(raw.scan_iter(match=f"{prefix}:{{*"))  # the session's own keys
+    keys = list(raw.scan_iter(match=session_key_pattern(prefix)))  # the session's own keys
     for k in keys:
         raw.pexpire(k, 20_000)
     await store.messages(s.id)
