@@ -125,12 +125,6 @@ def sum_stats(shards: Iterable[tuple[HashReply, int, int]]) -> StoreStats:
     return total
 
 
-def as_plain(value: Any) -> dict[str, Any]:
-    """A pydantic model (an `Event`, `CacheInfo`) or a mapping as a plain dict, for output."""
-    if hasattr(value, "model_dump"):
-        return dict(value.model_dump())
-    return dict(value)
-
 
 # -- summaries -------------------------------------------------------------------------------
 

@@ -16,7 +16,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ._manage import as_plain
 from .cli import EXIT_FAIL, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, command
 from .errors import ImportFormatError, SessionExists
 from .models import Message, Session
@@ -159,8 +158,7 @@ def cmd_tail(args: argparse.Namespace) -> int:
 
     with open_store(args) as store:
         # events(timeout=N) ends after N seconds without an event; stop() ends it after N in all
-        source = ({k: v for k, v in as_plain(e).items() if v is not None}
-                  for e in store.events(timeout=args.timeout))
+        source = (e.model_dump(exclude_none=True) for e in store.events(timeout=args.timeout))
         try:
             for event in source:
                 if args.session and event.get("sid") != args.session:
@@ -245,7 +243,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         report = store.repair_indexes()  # also sweeps: publishes and counts expirations
-    data = as_plain(report)
+    data = report
     if args.json:
         _json(data)
     else:
