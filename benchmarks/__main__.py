@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     with redis_url_or_private() as url:
         raw = redis.Redis.from_url(url)
         bench = Bench(url, prefix, CONTENT, loop)
-        reads = Reads(url, prefix, bench.store, CONTENT)
+        reads = Reads(url, f"{prefix}-reads", CONTENT)
         try:
             rows = [*bench.limit_rows(), *bench.append_rows(), *bench.async_rows(),
                     bench.contention_row(), *reads.rows()]
@@ -97,8 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             reads.close()
             bench.close()
-            for key in raw.scan_iter(match=f"{prefix}:*", count=1000):
-                raw.delete(key)
+            for pattern in (f"{prefix}:*", f"{prefix}-reads:*"):
+                for key in raw.scan_iter(match=pattern, count=1000):
+                    raw.delete(key)
             raw.close()
             loop.close()
     lines = report.table({r.key: r for r in rows}, mem, cost)

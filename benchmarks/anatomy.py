@@ -39,13 +39,15 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
          "  if true then return end\n  local payload")],
     "without the trimmed event (one event per append)": [
         ("  publish(channel, {type = 'trimmed'", "  local _ = ({type = 'trimmed'")],
-    "without PEXPIRE of the 6 keys": [("redis.call('PEXPIRE', KEYS[i], ttl)", "local _ = ttl")],
+    "refreshing every key's TTL on every append (no step)": [
+        ("local at = expiry_due(f[16], ttl_of(f[14], f[15], now), now)",
+         "local at = now + ttl_of(f[14], f[15], now)")],
     "without the dedup write (HSET + HLEN)": [
-        ("remember(ids[1], table.concat(reply, ','), dedup_window)", "local _ = reply")],
+        ("if remember(ids[1], table.concat(reply, ','), dedup_window) then", "if false then")],
     "without the dedup lookup (HGET dedup, HGET dedup_prev)": [
         ("local seen = recall(ids[1])", "local seen = false")],
-    "without the slot's stats counters and expiry record": [
-        ("if KEYS[8] and by ~= 0 then", "if false then"), ("  if KEYS[9] then", "  if false then")],
+    "without the slot's stats counters (HINCRBY x3)": [
+        ("if KEYS[8] and by ~= 0 then", "if false then")],
 }
 """Each variant is append.lua (with its includes inlined) and these text edits. When an edit no
 longer matches, the variant prints n/a and tests/test_benchmarks.py fails: keep them in step

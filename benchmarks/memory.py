@@ -21,7 +21,7 @@ from redisession import SessionStore
 
 MESSAGES = 200
 """Messages per measured session: the default window, one append per message, so every
-message also has its append's dedup entry (dedup keeps 512 to 1024 appends per session)."""
+message also has its append's dedup entry (dedup keeps 64 to 128 appends per session)."""
 
 CHARS = 800
 

@@ -14,10 +14,14 @@ CACHE_SIZE = 1024
 
 
 class Reads:
-    """One session per window size, filled once; an uncached and a cached store."""
+    """One session per window size, filled once; an uncached and a cached store.
 
-    def __init__(self, url: str, prefix: str, store: SessionStore, content: str) -> None:
-        self.store = store
+    Both live under their own ``prefix`` (not the append rows'): the cached store's listener
+    decodes every event on its prefix's channel, and hearing the append rows' events would
+    bill their client CPU to whichever row runs at the time."""
+
+    def __init__(self, url: str, prefix: str, content: str) -> None:
+        self.store = store = SessionStore.from_url(url, prefix=prefix)
         self.cached = SessionStore.from_url(url, prefix=prefix, cache_size=CACHE_SIZE)
         self.sids: dict[int, str] = {}
         for n in SIZES:
@@ -28,6 +32,7 @@ class Reads:
             self.sids[n] = sid
 
     def close(self) -> None:
+        self.store.close()
         self.cached.close()
 
     def rows(self) -> list[Row]:

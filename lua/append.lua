@@ -47,7 +47,7 @@ end
 -- Everything the script needs from meta, in one call.
 local f = redis.call('HMGET', meta, 'id', 'seq', 'n', 'tokens', 'name',
   'max_messages', 'max_tokens', 'max_history', 'user', 'v',
-  'total_messages', 'total_tokens', 'total_trimmed', 'ttl', 'deadline')
+  'total_messages', 'total_tokens', 'total_trimmed', 'ttl', 'deadline', 'expires', 'archived')
 if not f[1] then fail('RS_NOT_FOUND', 'no session with this id') end
 local sid = f[1]
 local max_messages = limit(f[6], ARGV[2])
@@ -74,50 +74,86 @@ for i = 1, k do
 end
 call_chunked('RPUSH', msgs, elements)
 local n_before = tonumber(f[3])
+-- keys this call brings into being need the session's expiry (meta's n is the window's length)
+local created = {}
+if n_before == 0 then created[1] = msgs end
 local n = n_before + k
 local tokens = tonumber(f[4]) + added
 
 -- Trim from the head: limits first, then any tool result left at the front. A window that was
 -- not empty never starts on a tool result (every append leaves it so), so when no limit is
--- exceeded only a window that was empty needs its head looked at.
-local trimmed, through = {}, 0
+-- exceeded only a window that was empty needs its head looked at. A trimmed message moves to the
+-- archive (LMOVE) or, with max_history 0, is dropped.
+local trimmed, through = 0, 0
 while n > 0 do
   local over = n > 1 and (n > max_messages or tokens > max_tokens)
-  if not over and n_before > 0 and #trimmed == 0 then break end
-  local head = redis.call('LINDEX', msgs, 0)
+  if not over then
+    if n_before > 0 and trimmed == 0 then break end
+    if header(redis.call('LINDEX', msgs, 0))[3] ~= KIND_TOOL_RESULT then break end
+  end
+  local head
+  if max_history > 0 then
+    head = redis.call('LMOVE', msgs, arch, 'LEFT', 'RIGHT')
+  else
+    head = redis.call('LPOP', msgs)
+  end
   local h = header(head)
-  if not over and h[3] ~= KIND_TOOL_RESULT then break end
-  redis.call('LPOP', msgs)
-  trimmed[#trimmed + 1] = head
+  trimmed = trimmed + 1
   n = n - 1
   tokens = tokens - h[2]
   through = h[1]
 end
-if #trimmed > 0 and max_history > 0 then
-  call_chunked('RPUSH', arch, trimmed)
-  redis.call('LTRIM', arch, -max_history, -1)
+-- meta's `archived` counts the archive, so the cap costs no LLEN (sessions written before it
+-- existed count once).
+local archived = tonumber(f[17])
+if trimmed > 0 and max_history > 0 then
+  local before
+  if archived then
+    before, archived = archived, archived + trimmed
+  else
+    archived = redis.call('LLEN', arch)
+    before = archived - trimmed
+  end
+  if before == 0 then created[#created + 1] = arch end
+  if archived > max_history then
+    redis.call('LTRIM', arch, -max_history, -1)
+    archived = max_history
+  end
 end
 
 local v = tonumber(f[10]) + 1
 local fields = {'v', v, 'seq', seq, 'n', n, 'tokens', tokens, 'active', now,
   'total_messages', tonumber(f[11]) + k, 'total_tokens', tonumber(f[12]) + added,
-  'total_trimmed', tonumber(f[13]) + #trimmed}
+  'total_trimmed', tonumber(f[13]) + trimmed}
+if archived then
+  fields[#fields + 1], fields[#fields + 2] = 'archived', archived
+end
 if name_hint ~= '' and (f[5] == false or f[5] == '') then
   fields[#fields + 1], fields[#fields + 2] = 'name', name_hint
 end
+
+local reply = {v, first_seq, seq, n, tokens, trimmed, 0, through}
+if remember(ids[1], table.concat(reply, ','), dedup_window) then
+  created[#created + 1] = KEYS[4]
+end
+
+-- The sliding TTL: every key when the expiry moves a step, else only the keys just created.
+local at = expiry_due(f[16], ttl_of(f[14], f[15], now), now)
+if at then
+  expire_keys(at)
+  fields[#fields + 1], fields[#fields + 2] = 'expires', at
+else
+  for _, key in ipairs(created) do redis.call('PEXPIREAT', key, f[16]) end
+end
 redis.call('HSET', meta, unpack(fields))
 
-local reply = {v, first_seq, seq, n, tokens, #trimmed, 0, through}
-remember(ids[1], table.concat(reply, ','), dedup_window)
-
-expire_all(ttl_of(f[14], f[15], now), now)
 count_stat('messages', k)
 count_stat('tokens', added)
-count_stat('trimmed', #trimmed)
+count_stat('trimmed', trimmed)
 publish(channel, {type = 'appended', sid = sid, v = v, seq = seq, first_seq = first_seq,
   count = k, n = n, tokens = tokens, ts = now})
-if #trimmed > 0 then
-  publish(channel, {type = 'trimmed', sid = sid, v = v, count = #trimmed, through_seq = through,
+if trimmed > 0 then
+  publish(channel, {type = 'trimmed', sid = sid, v = v, count = trimmed, through_seq = through,
     n = n, tokens = tokens, ts = now})
 end
 reply[9], reply[10] = f[9] or '', now

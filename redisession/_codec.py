@@ -6,7 +6,7 @@ encoded here, which Lua never decodes:
 
     body = [id, role, content, name, tool_call_id, tool_calls, metadata, created_at_us]
 
-An id that is 32 lowercase hex digits (a uuid4 hex) is stored as 16 raw bytes.
+An id that is 32 lowercase hex digits (the default: 16 random bytes) is stored as 16 raw bytes.
 """
 
 from __future__ import annotations

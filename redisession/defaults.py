@@ -22,8 +22,11 @@ MAX_MESSAGE_BYTES = 256 * 1024
 """Largest encoded message accepted. Redis takes 512 MB strings, but one huge message would
 block the server while the script copies it and blow every model's context anyway."""
 
-DEDUP_WINDOW = 512
-"""Append calls per session remembered for retries (between this and twice this)."""
+DEDUP_WINDOW = 64
+"""Append calls per session remembered for retries (between this and twice this). A retry
+follows its call within seconds (``socket_timeout`` plus backoff), in which a conversation
+sees far fewer appends. Kept small so both generations stay compact listpacks: at 512 an
+append spent a third of its Redis time scanning and rewriting them (docs/architecture.md)."""
 
 MAX_TOKENS_PER_MESSAGE = 2**31 - 1
 """Largest token count one message may carry: far above any model's context, and small enough

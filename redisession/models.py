@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from secrets import token_hex
 from typing import Any, Literal
-from uuid import uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -32,7 +32,7 @@ class Message(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: str = Field(default_factory=lambda: uuid4().hex, min_length=1,
+    id: str = Field(default_factory=lambda: token_hex(16), min_length=1,
                     max_length=defaults.MAX_ID_LENGTH)
     role: Role
     content: str = ""

@@ -100,6 +100,56 @@ def test_append_validates_before_writing(raw: redis.Redis, lua: Any) -> None:
         lua("append", *append_args(msg("a", 1)), keys_=list(session_keys("x", "none")))
 
 
+def expiries(raw: redis.Redis, lua: Any) -> dict[str, int]:
+    """PEXPIRETIME of each existing own key of the session (meta msgs arch dedup ...)."""
+    names = ("meta", "msgs", "arch", "dedup", "dedup:prev", "state")
+    return {name: raw.pexpiretime(key) for name, key in zip(names, lua.keys[:6], strict=True)
+            if raw.exists(key)}
+
+
+def test_append_slides_the_ttl_in_steps(raw: redis.Redis, lua: Any) -> None:
+    lua("create", *create_args(ttl=100))  # step: 1 s (ttl/64 only for TTLs under 64 s)
+    at = int(meta(raw, lua)["expires"])
+    lua("append", *append_args(msg("a", 1)))
+    # within the step: nothing refreshed, but the keys this call created got the expiry
+    assert expiries(raw, lua) == {"meta": at, "msgs": at, "dedup": at}
+    assert int(meta(raw, lua)["expires"]) == at
+    # one step later (the recorded expiry set back by 1.5 s): every key moves, meta records it
+    raw.hset(lua.keys[0], "expires", at - 1500)
+    lua("append", *append_args(msg("b", 1)))
+    moved = int(meta(raw, lua)["expires"])
+    assert moved >= at and set(expiries(raw, lua).values()) == {moved}
+    assert raw.zscore(lua.keys[8], "s1") == moved  # the slot's expiry record moves with it
+    # keys that come into being inside a step get the session's expiry too
+    lua("clear", "")  # msgs and the archive are gone
+    lua("append", *append_args(msg("c", 1), msg("d", 1), msg("e", 1), limits=(2, 1000, 100)))
+    lua("append", *append_args(msg("f", 1), limits=(2, 1000, 100), dedup=1))  # rotates dedup
+    assert set(expiries(raw, lua)) == {"meta", "msgs", "arch", "dedup:prev"}
+    assert set(expiries(raw, lua).values()) == {int(meta(raw, lua)["expires"])}
+
+
+def test_a_shorter_ttl_is_never_skipped(raw: redis.Redis, lua: Any) -> None:
+    lua("create", *create_args(ttl=100))
+    lua("append", *append_args(msg("a", 1)))
+    raw.hset(lua.keys[0], "ttl", 10)  # a shorter TTL: the new expiry is behind the recorded one
+    lua("append", *append_args(msg("b", 1)))
+    assert all(0 < raw.pttl(k) <= 10_000 for k in lua.keys[:2])
+
+
+def test_archived_counts_the_archive(raw: redis.Redis, lua: Any) -> None:
+    lua("create", *create_args())
+    assert meta(raw, lua)["archived"] == "0"
+    for i in range(6):  # window 2, archive 3
+        lua("append", *append_args(msg(f"m{i}", 1), limits=(2, 1000, 3)))
+        assert int(meta(raw, lua)["archived"]) == raw.llen(lua.keys[2])
+    assert raw.llen(lua.keys[2]) == 3
+    raw.hdel(lua.keys[0], "archived")  # a session from before the field: counted once
+    lua("append", *append_args(msg("x", 1), limits=(2, 1000, 3)))
+    assert meta(raw, lua)["archived"] == "3"
+    lua("clear", "")
+    assert meta(raw, lua)["archived"] == "0"
+
+
 def test_read_modes(raw: redis.Redis, lua: Any) -> None:
     lua("create", *create_args())
     lua("append", *append_args(*(msg(f"m{i}", 1) for i in range(5)), limits=(3, 100, 100)))

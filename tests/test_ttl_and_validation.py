@@ -18,7 +18,7 @@ from redisession import (
     MessageTooLarge,
     SessionConfig,
 )
-from redisession._keys import session_key_pattern, store_wide_key_patterns
+from redisession._keys import session_key_pattern, session_keys, store_wide_key_patterns
 
 
 def sync_client(store_factory: Any, request: pytest.FixtureRequest) -> Any:
@@ -53,6 +53,33 @@ async def test_every_key_has_a_ttl(store_factory: Any, request: pytest.FixtureRe
     store_wide = store_wide_key_patterns(prefix)
     no_ttl = [k for k in everything if k not in ttls and client.pttl(k) == -1]
     assert no_ttl and all(any(fnmatch(k, g) for g in store_wide) for k in no_ttl), no_ttl
+    client.close()
+
+
+async def test_keys_share_one_expiry_and_archived_counts_the_archive(
+        store_factory: Any, request: pytest.FixtureRequest, tmp_path: Any, prefix: str) -> None:
+    """Every own key of a session expires at meta's `expires`; meta's `archived` is the
+    archive's length after appends, a summary, and an export and import."""
+    store = await store_factory(max_messages=2, max_history=3)
+    client = sync_client(store_factory, request)
+    s = await store.create()
+    for i in range(6):
+        await store.add(s.id, "user", f"m{i}")
+    await store.summarize(s.id, lambda prev, msgs: "gist")  # moves window messages out too
+    keys = session_keys(prefix, s.id)
+
+    def check() -> None:
+        meta = {k.decode(): v.decode() for k, v in client.hgetall(keys.meta).items()}
+        assert int(meta["archived"]) == client.llen(keys.arch) == 3
+        own = [k for k in keys.own if client.exists(k)]
+        assert {client.pexpiretime(k) for k in own} == {int(meta["expires"])}, own
+
+    check()
+    path = tmp_path / "one.jsonl"
+    await store.export_sessions(path, session_ids=[s.id])
+    await store.delete(s.id)
+    await store.import_sessions(path)
+    check()
     client.close()
 
 

@@ -59,18 +59,36 @@ local function session_ttl_ms(meta_key, now)
   return ttl_of(f[1], f[2], now)
 end
 
--- The session's own keys (KEYS[1..OWN_KEYS]) get the same TTL: none is ever left without one.
+-- The session's own keys (KEYS[1..OWN_KEYS]) expire together, at one absolute time (ms) that
+-- meta's `expires` records: none is ever left without a TTL, and `TTL` reads the same on each.
 -- The lease keeps its own short TTL; the shared stats keys never expire, and `live` records the
--- session's new expiry so stats can count active and expired sessions without a SCAN.
+-- session's expiry so stats can count active and expired sessions without a SCAN.
 local OWN_KEYS = 6
 
-local function expire_all(ttl, now)
+local function expire_keys(at)
   for i = 1, OWN_KEYS do
-    redis.call('PEXPIRE', KEYS[i], ttl)
+    redis.call('PEXPIREAT', KEYS[i], at)
   end
   if KEYS[9] then
-    redis.call('ZADD', KEYS[9], (now or now_ms()) + ttl, string.match(KEYS[1], '{(.-)}'))
+    redis.call('ZADD', KEYS[9], at, string.match(KEYS[1], '{(.-)}'))
   end
+end
+
+local function expire_all(ttl, now)
+  local at = (now or now_ms()) + ttl
+  expire_keys(at)
+  redis.call('HSET', KEYS[1], 'expires', at)
+end
+
+-- The sliding TTL moves in steps, so a busy session does not pay eight writes per append to
+-- push its expiry a few milliseconds: the new expiry `now + ttl` when it is at least a step past
+-- the recorded one (or before it: a shorter TTL), else nil. A step is 1 s, or ttl/64 for TTLs
+-- under 64 s, so a session never expires more than that much early.
+local function expiry_due(recorded, ttl, now)
+  local at = now + ttl
+  local moved = at - (tonumber(recorded) or 0)
+  if moved < 0 or moved >= math.min(1000, math.floor(ttl / 64)) then return at end
+  return nil
 end
 
 -- Adds to the slot's shared counters (KEYS[8], see redisession/_stats.py).
@@ -85,11 +103,14 @@ local function recall(id)
   return redis.call('HGET', KEYS[4], id) or redis.call('HGET', KEYS[5], id)
 end
 
+-- Returns true when this call created dedup (it needs the session's expiry).
 local function remember(id, reply, window)
   redis.call('HSET', KEYS[4], id, reply)
-  if redis.call('HLEN', KEYS[4]) >= window then
+  local size = redis.call('HLEN', KEYS[4])
+  if size >= window then
     redis.call('RENAME', KEYS[4], KEYS[5])
   end
+  return size == 1
 end
 
 -- `cmd key items[from..to]` in chunks: Lua's unpack() fails past about 8000 values, which
