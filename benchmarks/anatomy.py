@@ -43,7 +43,8 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         ("local at = expiry_due(f[16], ttl_of(f[14], f[15], now), now)",
          "local at = now + ttl_of(f[14], f[15], now)")],
     "without the dedup write (HSET + HLEN)": [
-        ("if remember(ids[1], table.concat(reply, ','), dedup_window) then", "if false then")],
+        ("local new_dedup = remember(ids[1], table.concat(reply, ','), dedup_window)",
+         "local new_dedup = nil")],
     "without the dedup lookup (HGET dedup, HGET dedup_prev)": [
         ("local seen = recall(ids[1])", "local seen = false")],
     "without the slot's stats counters (HINCRBY x3)": [

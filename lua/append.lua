@@ -47,7 +47,7 @@ end
 -- Everything the script needs from meta, in one call.
 local f = redis.call('HMGET', meta, 'id', 'seq', 'n', 'tokens', 'name',
   'max_messages', 'max_tokens', 'max_history', 'user', 'v',
-  'total_messages', 'total_tokens', 'total_trimmed', 'ttl', 'deadline', 'expires', 'archived')
+  'total_messages', 'total_tokens', 'total_trimmed', 'ttl', 'deadline', 'expires')
 if not f[1] then fail('RS_NOT_FOUND', 'no session with this id') end
 local sid = f[1]
 local max_messages = limit(f[6], ARGV[2])
@@ -103,39 +103,25 @@ while n > 0 do
   tokens = tokens - h[2]
   through = h[1]
 end
--- meta's `archived` counts the archive, so the cap costs no LLEN (sessions written before it
--- existed count once).
-local archived = tonumber(f[17])
+-- Cap the archive; an archive this trim started is a key created by this call. (LLEN, not a
+-- count kept in meta: during a rolling upgrade, older scripts would leave such a count stale.)
 if trimmed > 0 and max_history > 0 then
-  local before
-  if archived then
-    before, archived = archived, archived + trimmed
-  else
-    archived = redis.call('LLEN', arch)
-    before = archived - trimmed
-  end
-  if before == 0 then created[#created + 1] = arch end
-  if archived > max_history then
-    redis.call('LTRIM', arch, -max_history, -1)
-    archived = max_history
-  end
+  local archived = redis.call('LLEN', arch)
+  if archived == trimmed then created[#created + 1] = arch end
+  if archived > max_history then redis.call('LTRIM', arch, -max_history, -1) end
 end
 
 local v = tonumber(f[10]) + 1
 local fields = {'v', v, 'seq', seq, 'n', n, 'tokens', tokens, 'active', now,
   'total_messages', tonumber(f[11]) + k, 'total_tokens', tonumber(f[12]) + added,
   'total_trimmed', tonumber(f[13]) + trimmed}
-if archived then
-  fields[#fields + 1], fields[#fields + 2] = 'archived', archived
-end
 if name_hint ~= '' and (f[5] == false or f[5] == '') then
   fields[#fields + 1], fields[#fields + 2] = 'name', name_hint
 end
 
 local reply = {v, first_seq, seq, n, tokens, trimmed, 0, through}
-if remember(ids[1], table.concat(reply, ','), dedup_window) then
-  created[#created + 1] = KEYS[4]
-end
+local new_dedup = remember(ids[1], table.concat(reply, ','), dedup_window)
+if new_dedup then created[#created + 1] = new_dedup end
 
 -- The sliding TTL: every key when the expiry moves a step, else only the keys just created.
 local at = expiry_due(f[16], ttl_of(f[14], f[15], now), now)

@@ -23,7 +23,7 @@ redis.call('DEL', msgs, arch)
 -- before the clear is still a retry, not a new message.
 redis.call('HDEL', meta, 'summary', 'summary_tokens')
 local v = redis.call('HINCRBY', meta, 'v', 1)
-redis.call('HSET', meta, 'n', 0, 'tokens', 0, 'archived', 0, 'active', now, 'summary_seq', f[2])
+redis.call('HSET', meta, 'n', 0, 'tokens', 0, 'active', now, 'summary_seq', f[2])
 expire_all(session_ttl_ms(meta, now), now)
 publish(ARGV[1], {type = 'cleared', sid = f[1], v = v, count = removed, seq = tonumber(f[2]), ts = now})
 return {v, removed}

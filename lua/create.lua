@@ -33,7 +33,7 @@ else
     'id', sid, 'user', user, 'name', name, 'metadata', metadata,
     'created', now, 'active', now, 'ttl', ttl, 'deadline', deadline,
     'v', 1, 'seq', 0, 'n', 0, 'tokens', 0,
-    'total_messages', 0, 'total_tokens', 0, 'total_trimmed', 0, 'archived', 0, 'ctok', token)
+    'total_messages', 0, 'total_tokens', 0, 'total_trimmed', 0, 'ctok', token)
   local names = {'max_messages', 'max_tokens', 'max_history'}
   for i = 1, 3 do
     if ARGV[7 + i] ~= '' then redis.call('HSET', KEYS[1], names[i], ARGV[7 + i]) end

@@ -43,9 +43,9 @@ end
 local v = tonumber(fields.v)
 if old_v >= v then v = old_v + 1 end
 redis.call('HSET', KEYS[1], unpack(flat))
-local first = 8 + 2 * s
-redis.call('HSET', KEYS[1], 'v', v, 'itok', token, 'archived', #ARGV - first - w + 1)
+redis.call('HSET', KEYS[1], 'v', v, 'itok', token)
 if s > 0 then call_chunked('HSET', KEYS[6], ARGV, 8, 7 + 2 * s) end
+local first = 8 + 2 * s
 if w > 0 then call_chunked('RPUSH', KEYS[2], ARGV, first, first + w - 1) end
 if #ARGV >= first + w then call_chunked('RPUSH', KEYS[3], ARGV, first + w, #ARGV) end
 expire_all(ttl)

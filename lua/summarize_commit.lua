@@ -59,7 +59,6 @@ if #moved > 0 then
   if max_history > 0 then
     call_chunked('RPUSH', arch, moved)
     redis.call('LTRIM', arch, -max_history, -1)
-    redis.call('HSET', meta, 'archived', redis.call('LLEN', arch))
   end
   redis.call('HSET', meta, 'n', n, 'tokens', wtokens)
   redis.call('HINCRBY', meta, 'total_trimmed', #moved)

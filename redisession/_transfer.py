@@ -52,8 +52,8 @@ def session_line(sid: str, dump: Sequence[Any]) -> str:
     meta_flat, pttl, state_flat, window, archive = dump
     state = parse_state(state_flat)
     meta = hash_fields(meta_flat)
-    # retry tokens, and fields the import sets itself
-    for private in ("ctok", "itok", "expires", "archived"):
+    # retry tokens, and the expiry the import sets itself
+    for private in ("ctok", "itok", "expires"):
         meta.pop(private, None)
     return json.dumps({"id": sid, "ttl_ms": max(1, int(pttl)), "meta": meta, "state": state,
                        "window": [_message(e) for e in window],

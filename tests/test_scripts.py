@@ -136,18 +136,12 @@ def test_a_shorter_ttl_is_never_skipped(raw: redis.Redis, lua: Any) -> None:
     assert all(0 < raw.pttl(k) <= 10_000 for k in lua.keys[:2])
 
 
-def test_archived_counts_the_archive(raw: redis.Redis, lua: Any) -> None:
-    lua("create", *create_args())
-    assert meta(raw, lua)["archived"] == "0"
-    for i in range(6):  # window 2, archive 3
-        lua("append", *append_args(msg(f"m{i}", 1), limits=(2, 1000, 3)))
-        assert int(meta(raw, lua)["archived"]) == raw.llen(lua.keys[2])
-    assert raw.llen(lua.keys[2]) == 3
-    raw.hdel(lua.keys[0], "archived")  # a session from before the field: counted once
-    lua("append", *append_args(msg("x", 1), limits=(2, 1000, 3)))
-    assert meta(raw, lua)["archived"] == "3"
-    lua("clear", "")
-    assert meta(raw, lua)["archived"] == "0"
+def test_a_window_of_one_gives_the_renamed_dedup_a_ttl(raw: redis.Redis, lua: Any) -> None:
+    lua("create", *create_args(ttl=100))
+    for mid in ("a", "b", "c"):  # each call's new dedup is renamed to dedup:prev at once
+        lua("append", *append_args(msg(mid, 1), dedup=1))
+        assert expiries(raw, lua)["dedup:prev"] == int(meta(raw, lua)["expires"])
+    assert lua("append", *append_args(msg("c", 1), dedup=1))[6] == 1  # still a retry
 
 
 def test_read_modes(raw: redis.Redis, lua: Any) -> None:

@@ -103,14 +103,18 @@ local function recall(id)
   return redis.call('HGET', KEYS[4], id) or redis.call('HGET', KEYS[5], id)
 end
 
--- Returns true when this call created dedup (it needs the session's expiry).
+-- Returns the key this call created, if any, which needs the session's expiry: dedup, or
+-- dedup_prev when a window of 1 renamed the new dedup at once (RENAME keeps the TTL it lacks).
 local function remember(id, reply, window)
   redis.call('HSET', KEYS[4], id, reply)
   local size = redis.call('HLEN', KEYS[4])
+  local created = nil
+  if size == 1 then created = KEYS[4] end
   if size >= window then
     redis.call('RENAME', KEYS[4], KEYS[5])
+    if created then created = KEYS[5] end
   end
-  return size == 1
+  return created
 end
 
 -- `cmd key items[from..to]` in chunks: Lua's unpack() fails past about 8000 values, which
