@@ -40,8 +40,7 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
     "without the trimmed event (one event per append)": [
         ("  publish(channel, {type = 'trimmed'", "  local _ = ({type = 'trimmed'")],
     "refreshing every key's TTL on every append (no step)": [
-        ("local at = expiry_due(f[16], ttl_of(f[14], f[15], now), now)",
-         "local at = now + ttl_of(f[14], f[15], now)")],
+        ("local at = expiry_due(recorded, ttl, now)", "local at = now + ttl")],
     "without the dedup write (HSET + HLEN)": [
         ("local new_dedup = remember(ids[1], table.concat(reply, ','), dedup_window)",
          "local new_dedup = nil")],

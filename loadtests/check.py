@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Any
 
 import redis
 
@@ -30,6 +29,7 @@ from ledger import acked_key, churn_key, prefix, sessions_key, url  # noqa: E402
 
 from redisession._codec import decode_element  # noqa: E402
 from redisession._keys import session_keys, store_wide_key_patterns  # noqa: E402
+from redisession._ops import _text, hash_fields  # noqa: E402
 
 
 @dataclass
@@ -47,10 +47,6 @@ class Report:
         return not self.violations and self.acked > 0
 
 
-def _s(v: Any) -> str:
-    return v.decode() if isinstance(v, bytes) else str(v)
-
-
 def check_session(client: redis.Redis, p: str, sid: str, churn: bool, report: Report) -> None:
     keys = session_keys(p, sid)
     pipe = client.pipeline(transaction=True)
@@ -59,7 +55,7 @@ def check_session(client: redis.Redis, p: str, sid: str, churn: bool, report: Re
     pipe.lrange(keys.msgs, 0, -1)
     pipe.exists(*keys.own)
     meta_raw, arch, window, present = pipe.execute()
-    acked = {_s(x) for x in client.smembers(acked_key(p, sid))}
+    acked = {_text(x) for x in client.smembers(acked_key(p, sid))}
     report.acked += len(acked)
     bad = report.violations.append
     if not meta_raw:
@@ -71,7 +67,7 @@ def check_session(client: redis.Redis, p: str, sid: str, churn: bool, report: Re
         else:
             bad(f"{sid}: session missing; {len(acked)} acknowledged message(s) lost")
         return
-    meta = {_s(k): _s(v) for k, v in meta_raw.items()}
+    meta = hash_fields(meta_raw)
     history = [decode_element(e) for e in arch + window]
     report.stored += len(history)
     counts = Counter(m.id for m in history)
@@ -101,7 +97,7 @@ def check_ttls(client: redis.Redis, p: str, report: Report,
     ``exempt`` glob."""
     allowed = (*store_wide_key_patterns(p), *exempt)
     for raw_key in client.scan_iter(match=f"{p}:*", count=1000):
-        key = _s(raw_key)
+        key = _text(raw_key)
         report.keys += 1
         if client.pttl(key) == -1 and not any(fnmatch(key, g) for g in allowed):
             report.violations.append(f"key {key} has no TTL")
@@ -110,8 +106,8 @@ def check_ttls(client: redis.Redis, p: str, report: Report,
 def check(client: redis.Redis, p: str, exempt: Sequence[str] = ()) -> Report:
     """Run every check on the sessions the ledger under ``p`` names."""
     report = Report()
-    churn = {_s(x) for x in client.smembers(churn_key(p))}
-    for sid in sorted(_s(x) for x in client.smembers(sessions_key(p))):
+    churn = {_text(x) for x in client.smembers(churn_key(p))}
+    for sid in sorted(_text(x) for x in client.smembers(sessions_key(p))):
         report.sessions += 1
         check_session(client, p, sid, sid in churn, report)
     check_ttls(client, p, report, exempt)

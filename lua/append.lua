@@ -123,14 +123,8 @@ local reply = {v, first_seq, seq, n, tokens, trimmed, 0, through}
 local new_dedup = remember(ids[1], table.concat(reply, ','), dedup_window)
 if new_dedup then created[#created + 1] = new_dedup end
 
--- The sliding TTL: every key when the expiry moves a step, else only the keys just created.
-local at = expiry_due(f[16], ttl_of(f[14], f[15], now), now)
-if at then
-  expire_keys(at)
-  fields[#fields + 1], fields[#fields + 2] = 'expires', at
-else
-  for _, key in ipairs(created) do redis.call('PEXPIREAT', key, f[16]) end
-end
+local at = slide_ttl(f[16], ttl_of(f[14], f[15], now), now, created)
+if at then fields[#fields + 1], fields[#fields + 2] = 'expires', at end
 redis.call('HSET', meta, unpack(fields))
 
 count_stat('messages', k)

@@ -1,14 +1,19 @@
 #!lua
 --[[ read_touch: `read` that also refreshes the session's sliding TTL (touch_on_read=True).
 KEYS, ARGV and Returns as read.lua. Publishes nothing and does not change the version: reading
-is not a mutation, only a sign of life.
+is not a mutation, only a sign of life. The TTL slides in steps, as on append (lib/session).
 ]]
 --- @include "lib/session"
 --- @include "lib/read"
 
-if redis.call('EXISTS', KEYS[1]) == 1 then
+local f = redis.call('HMGET', KEYS[1], 'ttl', 'deadline', 'expires')
+if f[1] then  -- every session has a ttl: no ttl, no session
   local now = now_ms()
-  redis.call('HSET', KEYS[1], 'active', now)
-  expire_all(session_ttl_ms(KEYS[1], now), now)
+  local at = slide_ttl(f[3], ttl_of(f[1], f[2], now), now, {})
+  if at then
+    redis.call('HSET', KEYS[1], 'active', now, 'expires', at)
+  else
+    redis.call('HSET', KEYS[1], 'active', now)
+  end
 end
 return read_session(ARGV[1], ARGV[2])

@@ -35,11 +35,12 @@ def encode_body(message: Message) -> bytes:
     if _HEX32.fullmatch(message.id):
         mid = bytes.fromhex(message.id)
     created = int(message.created_at.timestamp() * 1_000_000)
-    return msgpack.packb(
+    body: bytes = msgpack.packb(
         [mid, message.role, message.content, message.name, message.tool_call_id,
          message.tool_calls, message.metadata, created],
         use_bin_type=True,
     )
+    return body
 
 
 def decode_element(element: bytes) -> Message:

@@ -128,6 +128,19 @@ def test_append_slides_the_ttl_in_steps(raw: redis.Redis, lua: Any) -> None:
     assert set(expiries(raw, lua).values()) == {int(meta(raw, lua)["expires"])}
 
 
+def test_read_touch_slides_the_ttl_in_steps(raw: redis.Redis, lua: Any) -> None:
+    lua("create", *create_args(ttl=100))
+    lua("append", *append_args(msg("a", 1)))
+    at = int(meta(raw, lua)["expires"])
+    assert len(lua("read_touch", "window", 0)[3:]) == 1
+    assert set(expiries(raw, lua).values()) == {at}  # within the step: TTLs left alone
+    raw.hset(lua.keys[0], "expires", at - 1500)
+    lua("read_touch", "window", 0)
+    moved = int(meta(raw, lua)["expires"])
+    assert moved >= at and set(expiries(raw, lua).values()) == {moved}
+    assert lua("read_touch", "window", 0, keys_=list(session_keys("x", "none"))) == []
+
+
 def test_a_shorter_ttl_is_never_skipped(raw: redis.Redis, lua: Any) -> None:
     lua("create", *create_args(ttl=100))
     lua("append", *append_args(msg("a", 1)))

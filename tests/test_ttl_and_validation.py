@@ -151,8 +151,12 @@ async def test_touch_on_read(redis_url: str, prefix: str, raw: redis.Redis,
     s = await store.create()
     await store.add(s.id, "user", "x")
     keys = list(raw.scan_iter(match=session_key_pattern(prefix)))  # the session's own keys
+    # as if the last refresh were long ago: 20 s left on every key, as meta records it
+    seconds, micros = raw.time()
+    at = seconds * 1000 + micros // 1000 + 20_000
     for k in keys:
-        raw.pexpire(k, 20_000)
+        raw.pexpireat(k, at)
+    raw.hset(session_keys(prefix, s.id).meta, "expires", at)
     await store.messages(s.id)
     ttls = [raw.pttl(k) for k in keys]
     if touch_on_read:

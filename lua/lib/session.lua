@@ -91,6 +91,19 @@ local function expiry_due(recorded, ttl, now)
   return nil
 end
 
+-- The sliding TTL of a frequent call (append, a read with touch_on_read): every own key when
+-- the expiry moves a step, else only `created`, the keys this call brought into being, which get
+-- the recorded expiry. Returns the new expiry for meta's `expires` when it moved, else nil.
+local function slide_ttl(recorded, ttl, now, created)
+  local at = expiry_due(recorded, ttl, now)
+  if at then
+    expire_keys(at)
+    return at
+  end
+  for _, key in ipairs(created) do redis.call('PEXPIREAT', key, recorded) end
+  return nil
+end
+
 -- Adds to the slot's shared counters (KEYS[8], see redisession/_stats.py).
 local function count_stat(field, by)
   if KEYS[8] and by ~= 0 then redis.call('HINCRBY', KEYS[8], field, by) end
