@@ -7,27 +7,33 @@ ARGV  [1] events channel ('' = none)
       [6] name hint: the session's name if it has none yet ('' = none)
       [7] k, the number of messages, then 4 arguments per message:
           id, tokens (integer >= 0), kind (0 plain, 1 assistant tool call, 2 tool result), body
+      then, to commit a streaming reply (lib/reply; k = 1, the message id is the reply's rid):
+          the reply's push count; KEYS[10..12] are then its reply, text and replies keys
 Returns  {v, first_seq, last_seq, n, tokens, trimmed, duplicate, trimmed_through_seq,
           user, now_ms}   (user and time: for the per-user index the client updates next)
          n and tokens are the window's after trimming; duplicate = 1 when this call is a retry of
          one already stored (identified by its first message id): nothing is written and the
          stored reply of the first call is returned.
 Errors   RS_NOT_FOUND no such session;  RS_INVALID malformed arguments (nothing written)
+         RS_INACTIVE the session is deactivated;  RS_GONE (commit) the reply no longer streams
 Events   appended {type, sid, v, seq, first_seq, count, n, tokens, ts}
          trimmed  {type, sid, v, count, through_seq, n, tokens, ts}   (when trimming happened)
+         reply_committed {type, sid, rid, v, seq, off, ts}             (commit)
 Trimming drops the oldest messages while the window holds more than max_messages or more than
 max_tokens (the limits never drop the newest message), then keeps dropping while the window
 would start on a tool result, so a tool result never outlives the assistant call it answers. Dropped
 messages move to arch, capped at max_history (0 = dropped for good).
 ]]
 --- @include "lib/session"
+--- @include "lib/reply"
 
 local meta, msgs, arch, dedup, dedup_prev = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local channel, name_hint = ARGV[1], ARGV[6]
 local dedup_window = int_arg(ARGV[5], 'dedup window')
 local k = int_arg(ARGV[7], 'message count')
 if k == 0 then fail('RS_INVALID', 'append needs at least one message') end
-if #ARGV ~= 7 + 4 * k then
+local commit_n = ARGV[8 + 4 * k]
+if #ARGV ~= 7 + 4 * k + (commit_n and 1 or 0) or (commit_n and k ~= 1) then
   fail('RS_INVALID', 'expected ' .. (7 + 4 * k) .. ' arguments for ' .. k .. ' messages, got ' .. #ARGV)
 end
 
@@ -47,7 +53,7 @@ end
 -- Everything the script needs from meta, in one call.
 local f = redis.call('HMGET', meta, 'id', 'seq', 'n', 'tokens', 'name',
   'max_messages', 'max_tokens', 'max_history', 'user', 'v',
-  'total_messages', 'total_tokens', 'total_trimmed', 'ttl', 'deadline', 'expires')
+  'total_messages', 'total_tokens', 'total_trimmed', 'ttl', 'deadline', 'expires', 'state')
 if not f[1] then fail('RS_NOT_FOUND', 'no session with this id') end
 local sid = f[1]
 local max_messages = limit(f[6], ARGV[2])
@@ -64,7 +70,9 @@ if seen then
   return reply
 end
 
+if f[17] == 'inactive' then fail('RS_INACTIVE', 'the session is deactivated') end
 local now = now_ms()
+if commit_n then check_commit(KEYS[10], ids[1], commit_n, now) end
 local seq = tonumber(f[2])
 local first_seq = seq + 1
 local elements = {}
@@ -132,6 +140,7 @@ count_stat('tokens', added)
 count_stat('trimmed', trimmed)
 publish(channel, {type = 'appended', sid = sid, v = v, seq = seq, first_seq = first_seq,
   count = k, n = n, tokens = tokens, ts = now})
+if commit_n then finish_commit(KEYS[10], KEYS[11], KEYS[12], sid, ids[1], channel, v, seq, now) end
 if trimmed > 0 then
   publish(channel, {type = 'trimmed', sid = sid, v = v, count = trimmed, through_seq = through,
     n = n, tokens = tokens, ts = now})

@@ -7,6 +7,9 @@ Every mutation is one atomic Lua script; the sync `SessionStore` and the asyncio
 from ._async.store import AsyncSessionStore
 from ._cache import CacheInfo
 from ._manage import StoreStats
+from ._stream import ReplyChunk
+from ._async.streaming import AsyncReplyStream
+from ._sync.streaming import ReplyStream
 from ._summarizer import Summarizer
 from ._sync.store import SessionStore
 from .config import ConnectionSettings, SessionConfig
@@ -19,7 +22,10 @@ from .errors import (
     InvalidSessionId,
     MessageTooLarge,
     RedisessionError,
+    ReplyGone,
+    ReplyInProgress,
     ScriptError,
+    SessionInactive,
     SessionExists,
     SessionNotFound,
     StoreFullError,
@@ -34,6 +40,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AppendResult",
+    "AsyncReplyStream",
     "AsyncSessionStore",
     "CacheInfo",
     "ConnectionSettings",
@@ -49,11 +56,16 @@ __all__ = [
     "Message",
     "MessageTooLarge",
     "RedisessionError",
+    "ReplyChunk",
+    "ReplyGone",
+    "ReplyInProgress",
+    "ReplyStream",
     "Role",
     "ScriptError",
     "Session",
     "SessionConfig",
     "SessionExists",
+    "SessionInactive",
     "SessionNotFound",
     "SessionStore",
     "StoreFullError",

@@ -33,11 +33,13 @@ __all__ = ["CacheInfo", "Entry", "SnapshotCache", "merge_after"]
 
 
 SELF_MANAGED = frozenset({"create", "append", "clear", "touch", "delete", "read", "read_touch",
-                          "dump"})
+                          "dump", "begin_reply", "push_reply", "abort_reply", "reply_state",
+                          "reap_reply"})
 """Scripts after which the store updates (or leaves) the writer's own entry itself."""
 
 WINDOW_KEPT = frozenset({"set_state", "delete_state", "incr_state", "summarize_begin",
-                         "summarize_commit", "summarize_release"})
+                         "summarize_commit", "summarize_release", "deactivate", "reactivate",
+                         "update", "record_error"})
 """Scripts that change meta or state, or trim the window's head, but never rewrite the
 messages it keeps: a cached window stays a valid prefix. After any other script (import, and
 scripts added later) the writer drops its entry."""

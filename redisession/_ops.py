@@ -29,6 +29,9 @@ from .errors import (
     SessionExists,
     SessionNotFound,
     StoreFullError,
+    ReplyGone,
+    ReplyInProgress,
+    SessionInactive,
     SummaryConflict,
 )
 from .models import ROLES, AppendResult, Message, Session
@@ -187,7 +190,26 @@ def parse_meta(reply: HashReply, pttl: int) -> Session:
         max_history=opt("max_history"),
         summary=f.get("summary") or None, summarized_through_seq=int(f.get("summary_seq") or 0),
         summary_tokens=int(f.get("summary_tokens") or 0), summaries=int(f.get("summaries") or 0),
+        **bookkeeping(f),
     )
+
+
+def bookkeeping(f: Mapping[str, str]) -> dict[str, Any]:
+    """The lifecycle state and agent counters of a meta hash (issue 13): ``state``,
+    ``tin``/``tout`` tokens, ``tool:<name>`` calls, ``tool_errors``, ``model_errors``,
+    ``err:<kind>`` and ``last_error``. Absent fields (older sessions) read as zero."""
+    tools: dict[str, int] = {}
+    errors: dict[str, int] = {}
+    for name, value in f.items():
+        if name.startswith("tool:"):
+            tools[name[5:]] = int(value)
+        elif name.startswith("err:"):
+            errors[name[4:]] = int(value)
+    return {"state": f.get("state") or "active", "tokens_in": int(f.get("tin") or 0),
+            "tokens_out": int(f.get("tout") or 0), "tool_calls": tools,
+            "tool_errors": int(f.get("tool_errors") or 0),
+            "model_errors": int(f.get("model_errors") or 0), "errors": errors,
+            "last_error": json.loads(f["last_error"]) if f.get("last_error") else None}
 
 
 @dataclass(frozen=True)
@@ -262,6 +284,12 @@ def map_error(exc: ResponseError, sid: str) -> Exception:
         return SummaryConflict(f"session {sid!r}: {message}")
     if code == "RS_INVALID":
         return InvalidInput(f"session {sid!r}: {message}")
+    if code == "RS_INACTIVE":
+        return SessionInactive(sid)
+    if code == "RS_BUSY":
+        return ReplyInProgress(sid, message)
+    if code == "RS_GONE":
+        return ReplyGone(sid, message)
     return ScriptError(f"session {sid!r}: {text}")
 
 

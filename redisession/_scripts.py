@@ -16,7 +16,10 @@ from typing import Any
 NAMES = ("create", "append", "read", "read_touch", "touch", "clear", "delete",
          # session management (issue 4)
          "set_state", "delete_state", "incr_state", "summarize_begin", "summarize_commit",
-         "summarize_release", "dump", "import_session", "expire_slot")
+         "summarize_release", "dump", "import_session", "expire_slot",
+         # streaming replies, lifecycle, bookkeeping (issue 13)
+         "begin_reply", "push_reply", "abort_reply", "reply_state", "reap_reply", "reap_replies",
+         "deactivate", "reactivate", "update", "record_error")
 _INCLUDE = re.compile(r'^--- @include "([\w/]+)"\s*$', re.M)
 
 
@@ -68,3 +71,13 @@ class Scripts:
     dump: Any
     import_session: Any
     expire_slot: Any
+    begin_reply: Any
+    push_reply: Any
+    abort_reply: Any
+    reply_state: Any
+    reap_reply: Any
+    reap_replies: Any
+    deactivate: Any
+    reactivate: Any
+    update: Any
+    record_error: Any

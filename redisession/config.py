@@ -45,6 +45,15 @@ class SessionConfig(BaseModel):
     session_events: bool = Field(False, description="also SPUBLISH on {prefix}:{sid}:events")
     sweep_interval: float | None = Field(None, gt=0,
                                          description="background expiry sweep, s (None = off)")
+    # issue 13: streaming replies and lifecycle
+    reply_timeout: float = Field(defaults.REPLY_TIMEOUT, gt=0, description=(
+        "seconds without a push after which a streaming reply is abandoned"))
+    reply_batch_chars: int = Field(defaults.REPLY_BATCH_CHARS, gt=0, description=(
+        "a streaming reply sends its deltas once this many characters gathered"))
+    reply_batch_interval: float = Field(defaults.REPLY_BATCH_INTERVAL, ge=0, description=(
+        "... or once the first unsent delta is this many seconds old (checked at each push)"))
+    inactive_ttl: int | None = Field(None, gt=0, description=(
+        "idle TTL of a deactivated session, s (None = keep the session's own)"))
 
     @model_validator(mode="after")
     def _cache_needs_events(self) -> SessionConfig:

@@ -34,6 +34,10 @@ REPLACEMENTS = {
     "AsyncTransferMixin": "TransferMixin",
     "AsyncLiveMixin": "LiveMixin",
     "AsyncStoreBase": "StoreBase",
+    # issue 13
+    "AsyncStreamingMixin": "StreamingMixin",
+    "AsyncReplyStream": "ReplyStream",
+    "AsyncLifecycleMixin": "LifecycleMixin",
     "resolve_async": "resolve_sync",
 }
 

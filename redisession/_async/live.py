@@ -182,4 +182,5 @@ class AsyncLiveMixin(AsyncStoreBase):
             key = stats_key(self.config.prefix, tag)
             gone = await self._scripts.expire_slot(keys=[key, f"{key}:live"], args=args)
             reported += [_ops._text(sid) for sid in gone]
+        await self.sweep_replies()  # replies past their deadline: reply_abandoned
         return reported

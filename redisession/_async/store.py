@@ -33,15 +33,17 @@ from ..defaults import EPOCH_CHECK_INTERVAL
 from ..errors import InvalidConfig, SessionNotFound
 from ..models import AppendResult, Message, Session
 from ..tokenizers import Tokenizer, estimate_tokens
+from .lifecycle import AsyncLifecycleMixin
 from .listener import Listener
 from .live import AsyncLiveMixin
 from .manage import AsyncManageMixin
+from .streaming import AsyncStreamingMixin
 from .summary import AsyncSummaryMixin
 from .transfer import AsyncTransferMixin
 
 
 class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin,
-                        AsyncLiveMixin):
+                        AsyncLiveMixin, AsyncStreamingMixin, AsyncLifecycleMixin):
     """LLM conversation sessions in Redis, shared by every app instance that uses the same Redis.
 
     Args:
@@ -135,11 +137,12 @@ class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin,
             return self._channel
         return f"{self._channel} {session_events_channel(self.config.prefix, sid)}"
 
-    async def _run(self, script: Any, sid: str, args: list[Any]) -> Any:
-        keys = self._keys(sid)
+    async def _run(self, script: Any, sid: str, args: list[Any],
+                   keys: list[str] | None = None) -> Any:
+        """Run ``script`` on the session's keys (or on ``keys``, in its slot), mapping errors."""
         await self._ensure_ready()
         try:
-            reply = await script(keys=list(keys), args=args)
+            reply = await script(keys=list(self._keys(sid)) if keys is None else keys, args=args)
         except ResponseError as e:
             raise _ops.map_error(e, sid) from e
         if self._cache is not None:
@@ -209,11 +212,22 @@ class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin,
             SessionNotFound, InvalidMessage, MessageTooLarge, StoreFullError.
         """
         check_id(session_id)
-        prepared = _ops.prepare(messages, self.config, self.tokenizer)
+        return await self._append(session_id, _ops.prepare(messages, self.config,
+                                                            self.tokenizer))
+
+    async def _append(self, session_id: str, prepared: list[_ops.Prepared],
+                      commit: tuple[str, list[str], int] | None = None) -> AppendResult:
+        """append.lua, then the cache, the user index and auto-summarizing. ``commit`` =
+        (events channels, the reply's keys, its push count) turns a streaming reply into the
+        one message of ``prepared`` in the same step."""
         generation = await self._generation(session_id)
-        reply = await self._run(self._scripts.append, session_id,
-                                _ops.append_args(self._events_arg(session_id), self.config,
-                                                 prepared))
+        args = _ops.append_args(self._events_arg(session_id), self.config, prepared)
+        keys = None
+        if commit is not None:
+            args[0] = commit[0]
+            keys = [*self._keys(session_id), *commit[1]]
+            args.append(commit[2])
+        reply = await self._run(self._scripts.append, session_id, args, keys)
         result = _ops.parse_append(session_id, reply, prepared)
         if self._cache is not None:
             entry, _ = self._cache.lookup(session_id)

@@ -183,4 +183,5 @@ class LiveMixin(StoreBase):
             key = stats_key(self.config.prefix, tag)
             gone = self._scripts.expire_slot(keys=[key, f"{key}:live"], args=args)
             reported += [_ops._text(sid) for sid in gone]
+        self.sweep_replies()  # replies past their deadline: reply_abandoned
         return reported

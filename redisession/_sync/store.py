@@ -34,15 +34,17 @@ from ..defaults import EPOCH_CHECK_INTERVAL
 from ..errors import InvalidConfig, SessionNotFound
 from ..models import AppendResult, Message, Session
 from ..tokenizers import Tokenizer, estimate_tokens
+from .lifecycle import LifecycleMixin
 from .listener import Listener
 from .live import LiveMixin
 from .manage import ManageMixin
+from .streaming import StreamingMixin
 from .summary import SummaryMixin
 from .transfer import TransferMixin
 
 
 class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
-                        LiveMixin):
+                        LiveMixin, StreamingMixin, LifecycleMixin):
     """LLM conversation sessions in Redis, shared by every app instance that uses the same Redis.
 
     Args:
@@ -136,11 +138,12 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
             return self._channel
         return f"{self._channel} {session_events_channel(self.config.prefix, sid)}"
 
-    def _run(self, script: Any, sid: str, args: list[Any]) -> Any:
-        keys = self._keys(sid)
+    def _run(self, script: Any, sid: str, args: list[Any],
+                   keys: list[str] | None = None) -> Any:
+        """Run ``script`` on the session's keys (or on ``keys``, in its slot), mapping errors."""
         self._ensure_ready()
         try:
-            reply = script(keys=list(keys), args=args)
+            reply = script(keys=list(self._keys(sid)) if keys is None else keys, args=args)
         except ResponseError as e:
             raise _ops.map_error(e, sid) from e
         if self._cache is not None:
@@ -210,11 +213,22 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
             SessionNotFound, InvalidMessage, MessageTooLarge, StoreFullError.
         """
         check_id(session_id)
-        prepared = _ops.prepare(messages, self.config, self.tokenizer)
+        return self._append(session_id, _ops.prepare(messages, self.config,
+                                                            self.tokenizer))
+
+    def _append(self, session_id: str, prepared: list[_ops.Prepared],
+                      commit: tuple[str, list[str], int] | None = None) -> AppendResult:
+        """append.lua, then the cache, the user index and auto-summarizing. ``commit`` =
+        (events channels, the reply's keys, its push count) turns a streaming reply into the
+        one message of ``prepared`` in the same step."""
         generation = self._generation(session_id)
-        reply = self._run(self._scripts.append, session_id,
-                                _ops.append_args(self._events_arg(session_id), self.config,
-                                                 prepared))
+        args = _ops.append_args(self._events_arg(session_id), self.config, prepared)
+        keys = None
+        if commit is not None:
+            args[0] = commit[0]
+            keys = [*self._keys(session_id), *commit[1]]
+            args.append(commit[2])
+        reply = self._run(self._scripts.append, session_id, args, keys)
         result = _ops.parse_append(session_id, reply, prepared)
         if self._cache is not None:
             entry, _ = self._cache.lookup(session_id)
