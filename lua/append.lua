@@ -7,6 +7,7 @@ ARGV  [1] events channel ('' = none)
       [6] name hint: the session's name if it has none yet ('' = none)
       [7] k, the number of messages, then 4 arguments per message:
           id, tokens (integer >= 0), kind (0 plain, 1 assistant tool call, 2 tool result), body
+      then the bookkeeping counters of lib/books (4 + 2 t arguments; none = all zero)
       then, to commit a streaming reply (lib/reply; k = 1, the message id is the reply's rid):
           the reply's push count; KEYS[10..12] are then its reply, text and replies keys
 Returns  {v, first_seq, last_seq, n, tokens, trimmed, duplicate, trimmed_through_seq,
@@ -16,7 +17,8 @@ Returns  {v, first_seq, last_seq, n, tokens, trimmed, duplicate, trimmed_through
          stored reply of the first call is returned.
 Errors   RS_NOT_FOUND no such session;  RS_INVALID malformed arguments (nothing written)
          RS_INACTIVE the session is deactivated;  RS_GONE (commit) the reply no longer streams
-Events   appended {type, sid, v, seq, first_seq, count, n, tokens, ts}
+Events   appended {type, sid, v, seq, first_seq, count, n, tokens, tokens_in, tokens_out,
+                   tool_calls, ts}
          trimmed  {type, sid, v, count, through_seq, n, tokens, ts}   (when trimming happened)
          reply_committed {type, sid, rid, v, seq, off, ts}             (commit)
 Trimming drops the oldest messages while the window holds more than max_messages or more than
@@ -26,15 +28,17 @@ messages move to arch, capped at max_history (0 = dropped for good).
 ]]
 --- @include "lib/session"
 --- @include "lib/reply"
+--- @include "lib/books"
 
 local meta, msgs, arch, dedup, dedup_prev = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local channel, name_hint = ARGV[1], ARGV[6]
 local dedup_window = int_arg(ARGV[5], 'dedup window')
 local k = int_arg(ARGV[7], 'message count')
 if k == 0 then fail('RS_INVALID', 'append needs at least one message') end
-local commit_n = ARGV[8 + 4 * k]
-if #ARGV ~= 7 + 4 * k + (commit_n and 1 or 0) or (commit_n and k ~= 1) then
-  fail('RS_INVALID', 'expected ' .. (7 + 4 * k) .. ' arguments for ' .. k .. ' messages, got ' .. #ARGV)
+local books = read_books(7 + 4 * k)
+local commit_n = ARGV[books.next]
+if #ARGV ~= books.next - 1 + (commit_n and 1 or 0) or (commit_n and k ~= 1) then
+  fail('RS_INVALID', 'expected ' .. (books.next - 1) .. ' arguments for ' .. k .. ' messages, got ' .. #ARGV)
 end
 
 -- Validate everything before the first write: Redis does not roll a script back.
@@ -53,7 +57,8 @@ end
 -- Everything the script needs from meta, in one call.
 local f = redis.call('HMGET', meta, 'id', 'seq', 'n', 'tokens', 'name',
   'max_messages', 'max_tokens', 'max_history', 'user', 'v',
-  'total_messages', 'total_tokens', 'total_trimmed', 'ttl', 'deadline', 'expires', 'state')
+  'total_messages', 'total_tokens', 'total_trimmed', 'ttl', 'deadline', 'expires', 'state',
+  'tin', 'tout')
 if not f[1] then fail('RS_NOT_FOUND', 'no session with this id') end
 local sid = f[1]
 local max_messages = limit(f[6], ARGV[2])
@@ -123,6 +128,7 @@ local v = tonumber(f[10]) + 1
 local fields = {'v', v, 'seq', seq, 'n', n, 'tokens', tokens, 'active', now,
   'total_messages', tonumber(f[11]) + k, 'total_tokens', tonumber(f[12]) + added,
   'total_trimmed', tonumber(f[13]) + trimmed}
+books_fields(fields, books, f[18], f[19])
 if name_hint ~= '' and (f[5] == false or f[5] == '') then
   fields[#fields + 1], fields[#fields + 2] = 'name', name_hint
 end
@@ -138,8 +144,10 @@ redis.call('HSET', meta, unpack(fields))
 count_stat('messages', k)
 count_stat('tokens', added)
 count_stat('trimmed', trimmed)
+count_books(meta, books)
 publish(channel, {type = 'appended', sid = sid, v = v, seq = seq, first_seq = first_seq,
-  count = k, n = n, tokens = tokens, ts = now})
+  count = k, n = n, tokens = tokens, tokens_in = books.tin, tokens_out = books.tout,
+  tool_calls = books.calls, ts = now})
 if commit_n then finish_commit(KEYS[10], KEYS[11], KEYS[12], sid, ids[1], channel, v, seq, now) end
 if trimmed > 0 then
   publish(channel, {type = 'trimmed', sid = sid, v = v, count = trimmed, through_seq = through,

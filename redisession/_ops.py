@@ -146,7 +146,32 @@ def append_args(channel: str, config: SessionConfig, prepared: Sequence[Prepared
                        config.dedup_window, name_hint(prepared), len(prepared)]
     for p in prepared:
         args += [p.message.id, p.tokens, p.kind, p.body]
-    return args
+    return args + books_args(prepared)
+
+
+def books_args(prepared: Sequence[Prepared]) -> list[Any]:
+    """append.lua's bookkeeping arguments (lua/lib/books.lua): tokens of user and tool
+    messages (in), of assistant messages (out), tool results flagged as errors (a tool
+    message whose metadata has a true ``error``), and calls per tool name."""
+    tin = tout = errors = 0
+    tools: dict[str, int] = {}
+    for p in prepared:
+        m = p.message
+        if m.role == "assistant":
+            tout += p.tokens
+            for call in m.tool_calls or ():
+                fn = call.get("function")
+                name = fn.get("name") if isinstance(fn, dict) else call.get("name")
+                name = name if isinstance(name, str) and name else "unknown"
+                tools[name] = tools.get(name, 0) + 1
+        elif m.role in ("user", "tool"):
+            tin += p.tokens
+            if m.role == "tool" and m.metadata and m.metadata.get("error"):
+                errors += 1
+    out: list[Any] = [tin, tout, errors, len(tools)]
+    for name, calls in tools.items():
+        out += [name, calls]
+    return out
 
 
 # -- replies ---------------------------------------------------------------------------------

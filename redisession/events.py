@@ -90,6 +90,9 @@ class Event(BaseModel):
     detail: str | None = None
     model_errors: int | None = None
     fields: list[str] | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    tool_calls: int | None = None
 
     @field_validator("ts", mode="before")
     @classmethod
