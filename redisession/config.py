@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from . import defaults
+from ._presets import preset_settings
 from .errors import InvalidConfig
 
 __all__ = ["ConnectionSettings", "SessionConfig"]
@@ -61,6 +62,20 @@ class SessionConfig(BaseModel):
             raise ValueError("cache_size > 0 with consistency='eventual' needs events=True: "
                              "the cache is kept coherent by the events")
         return self
+
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> SessionConfig:
+        """A named bundle of settings: ``"interactive"``, ``"batch"`` or ``"throughput"``
+        (README "Presets" says what each is for and what it trades); ``overrides`` win.
+
+        Raises:
+            InvalidConfig: an unknown preset name or a bad override.
+        """
+        try:
+            values = preset_settings(name)
+        except ValueError as e:
+            raise InvalidConfig(str(e)) from e
+        return cls.build(**{**values, **overrides})
 
     @classmethod
     def build(cls, **values: Any) -> SessionConfig:

@@ -130,3 +130,4 @@ async def test_lifecycle_events(store_factory: Any) -> None:
     assert mine[2].fields == ["name"] and mine[3].kind == "timeout"
     assert mine[4].tokens_in == 3 and mine[4].tokens_out == 0
     assert inner is not None
+

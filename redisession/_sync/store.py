@@ -86,14 +86,16 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
     @classmethod
     def from_url(cls, url: str, *, connection: ConnectionSettings | None = None,
                  tokenizer: Tokenizer | None = None, summarizer: Summarizer | None = None,
-                 **settings: Any) -> SessionStore:
+                 preset: str | None = None, **settings: Any) -> SessionStore:
         """Connect to ``url`` (``redis://``, ``rediss://``, ``unix://``, ``redis+cluster://`` or
         ``redis+sentinel://host:port[,...]/service``) with explicit timeouts and retries.
 
         Keyword arguments other than ``connection`` and ``tokenizer`` are `SessionConfig`
-        fields (``ttl=3600, max_messages=200, ...``).
+        fields (``ttl=3600, max_messages=200, ...``); ``preset`` starts from a named bundle
+        (`SessionConfig.preset`) that they override.
         """
-        config = SessionConfig.build(**settings)
+        config = (SessionConfig.build(**settings) if preset is None
+                  else SessionConfig.preset(preset, **settings))
         conn = connection or ConnectionSettings()
         p = plan(url)
         kw = client_kwargs(conn)
