@@ -89,3 +89,13 @@ def test_rounds_interleave_rows_and_ratios_pair_rounds() -> None:
     assert a.rate == 10 and b.rate == 10
     # per-round ratios 2, 4, 0.5 -> median 2 (the ratio of medians would say 1)
     assert paired_ratio(a, b) == 2
+
+
+@pytest.mark.slow
+def test_streaming_benchmark_prints_its_rows(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks.streaming import main as streaming
+
+    assert streaming(["--seconds", "0.3", "--writers", "1", "--batch-chars", "1"]) == 0
+    row = capsys.readouterr().out.splitlines()[-1]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[:2] == ["1", "1"] and cells[4].endswith("ms") and "nan" not in row
