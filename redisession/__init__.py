@@ -5,13 +5,13 @@ Every mutation is one atomic Lua script; the sync `SessionStore` and the asyncio
 """
 
 from ._async.store import AsyncSessionStore
+from ._async.streaming import AsyncReplyStream
 from ._cache import CacheInfo
 from ._manage import StoreStats
 from ._stream import ReplyChunk
-from ._async.streaming import AsyncReplyStream
-from ._sync.streaming import ReplyStream
 from ._summarizer import Summarizer
 from ._sync.store import SessionStore
+from ._sync.streaming import ReplyStream
 from .config import ConnectionSettings, SessionConfig
 from .errors import (
     DuplicateMessageId,
@@ -25,8 +25,8 @@ from .errors import (
     ReplyGone,
     ReplyInProgress,
     ScriptError,
-    SessionInactive,
     SessionExists,
+    SessionInactive,
     SessionNotFound,
     StoreFullError,
     SummaryConflict,

@@ -25,13 +25,13 @@ from .errors import (
     InvalidInput,
     InvalidMessage,
     MessageTooLarge,
-    ScriptError,
-    SessionExists,
-    SessionNotFound,
-    StoreFullError,
     ReplyGone,
     ReplyInProgress,
+    ScriptError,
+    SessionExists,
     SessionInactive,
+    SessionNotFound,
+    StoreFullError,
     SummaryConflict,
 )
 from .models import ROLES, AppendResult, Message, Session

@@ -15,10 +15,10 @@ if TYPE_CHECKING:
     from .._cache import CacheInfo, SnapshotCache
     from .._keys import SessionKeys
     from .._ops import Prepared, Snapshot
-    from ..models import AppendResult, Session
     from .._scripts import Scripts
     from .._summarizer import Summarizer
     from ..config import SessionConfig
+    from ..models import AppendResult, Session
     from ..tokenizers import Tokenizer
     from .listener import Listener
 
