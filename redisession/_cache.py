@@ -26,7 +26,7 @@ from typing import Any
 from cachetools import LRUCache
 from pydantic import BaseModel, ConfigDict, computed_field
 
-from ._ops import Prepared, Snapshot, name_hint
+from ._ops import Books, Prepared, Snapshot, books_of, name_hint
 from .models import AppendResult, Message, Session
 
 __all__ = ["CacheInfo", "Entry", "SnapshotCache", "merge_after"]
@@ -236,7 +236,8 @@ def after_append(entry: Entry | None, result: AppendResult, prepared: Sequence[P
         version=result.version, last_seq=result.last_seq, message_count=n,
         token_count=result.token_count, total_messages=s.total_messages + len(prepared),
         total_tokens=s.total_tokens + sum(p.tokens for p in prepared),
-        total_trimmed=s.total_trimmed + result.trimmed, last_activity=now)
+        total_trimmed=s.total_trimmed + result.trimmed, last_activity=now,
+        **books_update(s, books_of(prepared)))
     if not s.name:
         update["name"] = name_hint(prepared)
     session = s.model_copy(update=update)
@@ -244,6 +245,15 @@ def after_append(entry: Entry | None, result: AppendResult, prepared: Sequence[P
     if not _window_ok(session, window):
         return None
     return session, window
+
+
+def books_update(s: Session, b: Books) -> dict[str, Any]:
+    """The bookkeeping counters of ``s`` after an append that adds ``b``."""
+    tools = dict(s.tool_calls)
+    for name, calls in b.tool_calls.items():
+        tools[name] = tools.get(name, 0) + calls
+    return {"tokens_in": s.tokens_in + b.tokens_in, "tokens_out": s.tokens_out + b.tokens_out,
+            "tool_errors": s.tool_errors + b.tool_errors, "tool_calls": tools}
 
 
 def expires_in(session: Session) -> float:

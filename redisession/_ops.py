@@ -149,10 +149,19 @@ def append_args(channel: str, config: SessionConfig, prepared: Sequence[Prepared
     return args + books_args(prepared)
 
 
-def books_args(prepared: Sequence[Prepared]) -> list[Any]:
-    """append.lua's bookkeeping arguments (lua/lib/books.lua): tokens of user and tool
-    messages (in), of assistant messages (out), tool results flagged as errors (a tool
-    message whose metadata has a true ``error``), and calls per tool name."""
+@dataclass(frozen=True)
+class Books:
+    """What one append adds to a session's bookkeeping counters."""
+
+    tokens_in: int
+    tokens_out: int
+    tool_errors: int
+    tool_calls: dict[str, int]
+
+
+def books_of(prepared: Sequence[Prepared]) -> Books:
+    """Tokens of user and tool messages (in), of assistant messages (out), tool results
+    flagged as errors (a tool message whose metadata has a true ``error``), calls per tool."""
     tin = tout = errors = 0
     tools: dict[str, int] = {}
     for p in prepared:
@@ -168,8 +177,14 @@ def books_args(prepared: Sequence[Prepared]) -> list[Any]:
             tin += p.tokens
             if m.role == "tool" and m.metadata and m.metadata.get("error"):
                 errors += 1
-    out: list[Any] = [tin, tout, errors, len(tools)]
-    for name, calls in tools.items():
+    return Books(tin, tout, errors, tools)
+
+
+def books_args(prepared: Sequence[Prepared]) -> list[Any]:
+    """append.lua's bookkeeping arguments (lua/lib/books.lua)."""
+    b = books_of(prepared)
+    out: list[Any] = [b.tokens_in, b.tokens_out, b.tool_errors, len(b.tool_calls)]
+    for name, calls in b.tool_calls.items():
         out += [name, calls]
     return out
 
