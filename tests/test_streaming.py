@@ -28,6 +28,7 @@ pytestmark = pytest.mark.parametrize("store_factory", [
     pytest.param(("async", "single", {"cache_size": 100, "cache_max_age": 60.0}),
                  id="async-cached"),
     pytest.param(("async", "cluster"), id="async-cluster", marks=pytest.mark.cluster),
+    pytest.param(("sync", "cluster"), id="sync-cluster", marks=pytest.mark.cluster),
 ], indirect=True)
 
 
