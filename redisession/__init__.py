@@ -4,14 +4,14 @@ Every mutation is one atomic Lua script; the sync `SessionStore` and the asyncio
 `AsyncSessionStore` have the same methods.
 """
 
+from ._async.reply import AsyncReplyStream
 from ._async.store import AsyncSessionStore
-from ._async.streaming import AsyncReplyStream
 from ._cache import CacheInfo
 from ._manage import StoreStats
 from ._stream import ReplyChunk
 from ._summarizer import Summarizer
+from ._sync.reply import ReplyStream
 from ._sync.store import SessionStore
-from ._sync.streaming import ReplyStream
 from .config import ConnectionSettings, SessionConfig
 from .errors import (
     DuplicateMessageId,

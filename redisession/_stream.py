@@ -190,3 +190,26 @@ class Follower:
         tc = json.loads(event["tc"]) if event.get("tc") else []
         return "new", ReplyChunk(type="delta", rid=self.rid, offset=off, text=data.decode(),
                                  tool_calls=tc)
+
+
+@dataclass
+class Watch:
+    """A follower's progress: the reply it follows (once one began), when its deadline may
+    have passed (local monotonic time), and whether following is over."""
+
+    sid: str
+    wait: bool
+    timeout: float | None
+    follower: Follower | None = None
+    deadline: float = 0.0
+    started: float = field(default_factory=time.monotonic)
+    done: bool = False
+
+    def due_in(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+
+    def overdue(self) -> bool:
+        return time.monotonic() > self.deadline
+
+    def waited_too_long(self) -> bool:
+        return self.timeout is not None and time.monotonic() - self.started > self.timeout

@@ -7,9 +7,8 @@ docs/architecture.md, the pure parts in ``_stream.py``, the scripts in ``lua/*_r
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -19,125 +18,15 @@ from .. import _ops
 from .._coherence import decode
 from .._keys import check_id, events_channel, reply_keys, session_events_affixes, stats_key
 from .._keys import session_events_channel as own_channel
-from .._stream import Batcher, Follower, ReplyChunk, encode_tool_calls, merge_tool_calls
+from .._stream import Follower, ReplyChunk, Watch
 from .._stream import parse_state as parse_reply_state
 from ..errors import InvalidInput
-from ..models import AppendResult, Message
+from ..models import Message
 from .base import StoreBase
+from .reply import ReplyStream
 
 POLL = 0.1
 """Seconds a follower waits per message before it checks the reply's deadline."""
-
-
-class ReplyStream:
-    """The writer's handle on one streaming reply (from `begin_reply`).
-
-    ``push`` gathers deltas and sends them in batches; ``commit`` stores the reply as one
-    message; ``abort`` drops it. As a context manager it commits on a clean exit and aborts
-    on an exception.
-    """
-
-    def __init__(self, store: StreamingMixin, session_id: str, rid: str, role: str,
-                 name: str | None, timeout: float, batch_chars: int,
-                 batch_interval: float) -> None:
-        self.store, self.session_id, self.rid, self.role, self.name = (
-            store, session_id, rid, role, name)
-        self.timeout_ms = max(1, int(timeout * 1000))
-        self.pushes = 0
-        self.offset = 0
-        self.result: AppendResult | None = None
-        self.aborted = False
-        self._text: list[str] = []
-        self._tool_calls: list[dict[str, Any]] = []
-        self._batch = Batcher(batch_chars, batch_interval)
-
-    @property
-    def text(self) -> str:
-        """Every delta pushed so far (sent or still batched)."""
-        return "".join(self._text)
-
-    def _open(self) -> None:
-        if self.result is not None or self.aborted:
-            raise InvalidInput(f"reply {self.rid} of session {self.session_id!r} has ended")
-
-    def push(self, text: str = "", tool_calls: Sequence[dict[str, Any]] | None = None
-                   ) -> None:
-        """Add a text delta (and/or tool-call deltas); sent when the batch is due.
-
-        Raises:
-            ReplyGone: the reply timed out or was replaced. InvalidInput: it has ended here.
-        """
-        self._open()
-        due = self._batch.add(text, tool_calls)
-        if text:
-            self._text.append(text)
-        if tool_calls:
-            self._tool_calls += [dict(tc) for tc in tool_calls]
-        if due:
-            self.flush()
-
-    def flush(self) -> int:
-        """Send what is batched now. Returns the reply's length in bytes."""
-        self._open()
-        batch = self._batch.take()
-        if batch is None:
-            return self.offset
-        text, tool_calls = batch
-        reply = self.store._reply_script(
-            self.store._scripts.push_reply, self.session_id,
-            [self.store._own_channel(self.session_id), uuid.uuid4().hex, self.rid,
-             self.pushes + 1, text, encode_tool_calls(tool_calls), self.timeout_ms])
-        self.pushes, self.offset = int(reply[0]), int(reply[1])
-        return self.offset
-
-    def keepalive(self) -> None:
-        """Push the deadline back without adding text (a long tool call, a slow model)."""
-        self._open()
-        self.store._reply_script(
-            self.store._scripts.push_reply, self.session_id,
-            [self.store._own_channel(self.session_id), uuid.uuid4().hex, self.rid, 0, "", "",
-             self.timeout_ms])
-
-    def commit(self, *, tokens: int | None = None,
-                     metadata: dict[str, Any] | None = None) -> AppendResult:
-        """Store the reply as one message (id = ``rid``): one seq, its tokens counted once on
-        the whole text, trimming, one ``appended`` event and ``reply_committed``. Safe to
-        retry: a second call returns the first result.
-
-        Raises:
-            ReplyGone: the reply timed out or was aborted (nothing stored). SessionInactive.
-        """
-        if self.result is not None:
-            return self.result
-        self._open()
-        self.flush()
-        message = Message(id=self.rid, role=self.role, content=self.text, name=self.name,
-                          tool_calls=merge_tool_calls(self._tool_calls), tokens=tokens,
-                          metadata=metadata)
-        prepared = _ops.prepare([message], self.store.config, self.store.tokenizer)
-        keys = reply_keys(self.store.config.prefix, self.session_id)
-        self.result = self.store._append(
-            self.session_id, prepared,
-            (self.store._reply_channels(self.session_id), list(keys), self.pushes))
-        return self.result
-
-    def abort(self) -> bool:
-        """Drop the reply (``reply_aborted``). Returns False if it was no longer streaming."""
-        if self.result is not None or self.aborted:
-            return False
-        self.aborted = True
-        return bool(self.store._reply_script(
-            self.store._scripts.abort_reply, self.session_id,
-            [self.store._reply_channels(self.session_id), uuid.uuid4().hex, self.rid]))
-
-    def __enter__(self) -> ReplyStream:
-        return self
-
-    def __exit__(self, exc_type: Any, *exc: object) -> None:
-        if exc_type is None:
-            self.commit()
-        elif self.result is None and not self.aborted:
-            self.abort()
 
 
 class StreamingMixin(StoreBase):
@@ -238,78 +127,18 @@ class StreamingMixin(StoreBase):
         check_id(session_id)
         self._ensure_ready()
         channel = self._own_channel(session_id)
-        follower: Follower | None = None
-        overdue_at = 0.0  # monotonic time after which the reply may be past its deadline
-        started = time.monotonic()
+        watch = Watch(session_id, wait, timeout)
         while True:
             pubsub = self.client.pubsub()
             try:
                 pubsub.ssubscribe(channel)
                 get = getattr(pubsub, "get_sharded_message", None) or pubsub.get_message
-                resync = True  # read the state once the subscription is confirmed
                 while True:
                     msg = get(timeout=POLL)
-                    if msg is not None and msg["type"] == "ssubscribe":
-                        resync = True  # first subscribe, or redis-py resubscribed silently
-                    raw = decode(msg["data"]) if msg and msg["type"] == "smessage" else None
-                    if resync and msg is not None and msg["type"] == "ssubscribe":
-                        resync = False
-                        now, state = self._reply_now(session_id)
-                        if follower is not None and (state is None or state.rid != follower.rid):
-                            yield self._gone(session_id, follower,
-                                                   time.monotonic() > overdue_at)
-                            return
-                        if state is None and not wait:
-                            return
-                        if state is not None:
-                            if follower is None:
-                                follower = Follower(state.rid)
-                            chunk = follower.snapshot(state)
-                            overdue_at = time.monotonic() + (state.deadline - now) / 1000
-                            if chunk is not None:
-                                yield chunk
-                        continue
-                    if raw is not None and raw.get("sid") == session_id:
-                        kind, rid = raw.get("type"), raw.get("rid")
-                        if follower is None and kind == "reply_started":
-                            follower = Follower(str(rid))
-                            yield ReplyChunk(type="snapshot", rid=follower.rid)
-                            overdue_at = time.monotonic() + (int(raw["dl"]) - int(raw["ts"])) / 1000
-                            continue
-                        if follower is None or rid != follower.rid:
-                            continue
-                        if kind == "reply_delta":
-                            status, chunk = follower.step(raw)
-                            if status == "gap":
-                                now, state = self._reply_now(session_id)
-                                if state is None or state.rid != follower.rid:
-                                    yield self._gone(session_id, follower, True)
-                                    return
-                                chunk = follower.snapshot(state)
-                                overdue_at = time.monotonic() + (state.deadline - now) / 1000
-                            elif chunk is not None:
-                                overdue_at = time.monotonic() + (
-                                    int(raw["dl"]) - int(raw["ts"])) / 1000
-                            if chunk is not None:
-                                yield chunk
-                        elif kind in ("reply_committed", "reply_aborted", "reply_abandoned"):
-                            yield self._ending(session_id, follower, kind[6:])
-                            return
-                        continue
-                    if msg is not None:
-                        continue
-                    if follower is None:
-                        if timeout is not None and time.monotonic() - started > timeout:
-                            return
-                    elif time.monotonic() > overdue_at:
-                        end = self._reap(session_id, follower)
-                        if end is not None:
-                            yield end
-                            return
-                        now, state = self._reply_now(session_id)
-                        if state is not None and state.rid == follower.rid:
-                            overdue_at = time.monotonic() + max(
-                                (state.deadline - now) / 1000, POLL)
+                    for chunk in self._on_message(watch, msg):
+                        yield chunk
+                    if watch.done:
+                        return
             except (RedisConnectionError, RedisTimeoutError):
                 self._listener.worker.sleep(POLL)  # then subscribe again and resync
             finally:
@@ -317,6 +146,74 @@ class StreamingMixin(StoreBase):
                     pubsub.close()
                 except Exception:  # closing a dead connection may fail again; nothing to save
                     pass
+
+    def _on_message(self, watch: Watch, msg: dict[str, Any] | None) -> list[ReplyChunk]:
+        """One step of a follower: a (re)subscribe confirmation reads the state, a reply
+        event is sorted by its offsets, silence checks the deadline. Sets ``watch.done``."""
+        sid = watch.sid
+        if msg is not None and msg["type"] == "ssubscribe":
+            return self._resync(watch)
+        raw = decode(msg["data"]) if msg is not None and msg["type"] == "smessage" else None
+        if raw is None or raw.get("sid") != sid:
+            if msg is None:
+                return self._idle(watch)
+            return []
+        kind, rid = raw.get("type"), raw.get("rid")
+        f = watch.follower
+        if f is None:
+            if kind != "reply_started":
+                return []
+            watch.follower = Follower(str(rid), seen=True)
+            watch.due_in((int(raw["dl"]) - int(raw["ts"])) / 1000)
+            return [ReplyChunk(type="snapshot", rid=str(rid))]
+        if rid != f.rid:
+            return []
+        if kind == "reply_delta":
+            status, chunk = f.step(raw)
+            if status == "gap":
+                return self._resync(watch)
+            if chunk is not None:
+                watch.due_in((int(raw["dl"]) - int(raw["ts"])) / 1000)
+            return [chunk] if chunk is not None else []
+        if kind in ("reply_committed", "reply_aborted", "reply_abandoned"):
+            watch.done = True
+            return [self._ending(sid, f, str(kind)[6:])]
+        return []
+
+    def _resync(self, watch: Watch) -> list[ReplyChunk]:
+        """Read the reply's state: the first snapshot, or what a gap left out, or its end
+        (it left its keys while this follower was not listening)."""
+        now, state = self._reply_now(watch.sid)
+        f = watch.follower
+        if f is not None and (state is None or state.rid != f.rid):
+            watch.done = True
+            return [self._gone(watch.sid, f, watch.overdue())]
+        if state is None:
+            watch.done = not watch.wait
+            return []
+        if f is None:
+            f = watch.follower = Follower(state.rid)
+        watch.due_in((state.deadline - now) / 1000)
+        chunk = f.snapshot(state)
+        return [chunk] if chunk is not None else []
+
+    def _idle(self, watch: Watch) -> list[ReplyChunk]:
+        """No message for a poll: give up waiting for a reply after ``timeout``, or, past
+        the deadline of the one followed, ask Redis whether it was abandoned."""
+        f = watch.follower
+        if f is None:
+            watch.done = watch.waited_too_long()
+            return []
+        if not watch.overdue():
+            return []
+        end = self._reap(watch.sid, f)
+        if end is not None:
+            watch.done = True
+            return [end]
+        now, state = self._reply_now(watch.sid)
+        if state is not None and state.rid == f.rid:
+            watch.due_in(max((state.deadline - now) / 1000, POLL))
+        return []
 
     def _reap(self, sid: str, follower: Follower) -> ReplyChunk | None:
         """The follower's deadline check: reap_reply.lua reports a reply past its deadline
