@@ -99,3 +99,12 @@ def test_streaming_benchmark_prints_its_rows(capsys: pytest.CaptureFixture[str])
     row = capsys.readouterr().out.splitlines()[-1]
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[:2] == ["1", "1"] and cells[4].endswith("ms") and "nan" not in row
+
+
+@pytest.mark.slow
+def test_presets_benchmark_prints_a_row_per_preset(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks.presets import main as presets
+
+    assert presets(["--seconds", "0.2"]) == 0
+    rows = capsys.readouterr().out.splitlines()[2:]
+    assert [r.split("|")[1].strip() for r in rows] == ["interactive", "batch", "throughput"]
