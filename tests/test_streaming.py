@@ -218,3 +218,22 @@ async def test_context_manager_commits_or_aborts(store_factory: Any) -> None:
     assert [m.content for m in await store.messages(s.id)] == ["kept"]
     r3 = await begin(store, s.id)  # the aborted one does not block
     await r3.abort()
+
+
+async def test_ending_inside_the_block_and_bad_roles(store_factory: Any) -> None:
+    store = await store_factory()
+    s = await store.create()
+    inner = getattr(store, "sync", store)
+    if isinstance(inner, AsyncSessionStore):
+        async with await inner.begin_reply(s.id) as r:
+            await r.push("never")
+            await r.abort()  # ended inside: the exit does not commit
+    else:
+        with inner.begin_reply(s.id) as r:
+            r.push("never")
+            r.abort()
+    assert await store.messages(s.id) == []
+    with pytest.raises(InvalidInput):
+        await store.begin_reply(s.id, role="tool")
+    with pytest.raises(InvalidInput):
+        await store.begin_reply(s.id, timeout=0)

@@ -9,7 +9,10 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from redis.exceptions import RedisError
+
 from .. import _ops
+from .._coherence import log
 from .._keys import reply_keys
 from .._stream import Batcher, encode_tool_calls, merge_tool_calls
 from ..errors import InvalidInput
@@ -124,7 +127,13 @@ class AsyncReplyStream:
         return self
 
     async def __aexit__(self, exc_type: Any, *exc: object) -> None:
+        if self.result is not None or self.aborted:
+            return  # ended inside the block
         if exc_type is None:
             await self.commit()
-        elif self.result is None and not self.aborted:
+            return
+        try:
             await self.abort()
+        except RedisError:  # the reply times out by itself; the caller's error matters more
+            log.warning("redisession: could not abort reply %s of session %r; it will be "
+                        "abandoned after its timeout", self.rid, self.session_id)

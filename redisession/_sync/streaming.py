@@ -53,7 +53,8 @@ class StreamingMixin(StoreBase):
 
         Args:
             session_id: the session.
-            role: the role of the message it becomes. name: its ``name`` field.
+            role: the role of the message it becomes (assistant, user or system).
+            name: its ``name`` field.
             timeout: seconds without a push after which the reply is abandoned
                 (``reply_abandoned``); default ``SessionConfig.reply_timeout``.
             batch_chars, batch_interval: send deltas once this many characters or seconds
@@ -76,7 +77,10 @@ class StreamingMixin(StoreBase):
             c.reply_batch_interval if batch_interval is None else batch_interval)
         if timeout is not None and timeout <= 0:
             raise InvalidInput(f"timeout must be positive, got {timeout!r}")
-        Message(role=role, content=" ", name=name, tool_call_id="x" if role == "tool" else None)
+        if role not in ("assistant", "user", "system"):
+            raise InvalidInput(f"a streamed reply's role is assistant, user or system; "
+                               f"got {role!r}")
+        Message(role=role, content=" ", name=name)  # validates the name
         self._run(self._scripts.begin_reply, session_id,
                         [self._reply_channels(session_id), uuid.uuid4().hex, stream.rid, role,
                          name or "", stream.timeout_ms],
