@@ -17,8 +17,9 @@
     ├── UnsupportedServer                       Redis older than 7.0
     └── ScriptError                             a Lua script failed in a way not listed here
 
-redis-py's own connection and timeout errors pass through unchanged: they are about the
-network, not about sessions, and redis-py's ``Retry`` already handled what it could.
+redis-py's own connection, timeout and permission (``NoPermissionError``, an ACL that
+forbids a key or command) errors pass through unchanged: they are about the network or the
+server's access rules, not about sessions, and redis-py's ``Retry`` already handled what it could.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from redis.exceptions import ResponseError
+from redis.exceptions import NoPermissionError, ResponseError
 
 from .. import _cache, _ops
 from .._cache import SnapshotCache
@@ -121,10 +121,14 @@ class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin,
         """Once per store: refuse Redis < 7.0, warn about an evicting maxmemory-policy."""
         if self._ready:
             return
-        info = await self.client.info()
-        problem = check_server(info)
-        if problem:
-            warnings.warn(problem, RuntimeWarning, stacklevel=3)
+        try:
+            info = await self.client.info()
+        except NoPermissionError:  # a least-privilege ACL user: INFO is optional
+            self._listener.forbid_info()
+        else:
+            problem = check_server(info)
+            if problem:
+                warnings.warn(problem, RuntimeWarning, stacklevel=3)
         self._ready = True
         if self.config.sweep_interval:
             await self._listener.ensure_started()
@@ -140,6 +144,8 @@ class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin,
         await self._ensure_ready()
         try:
             reply = await script(keys=list(keys), args=args)
+        except NoPermissionError:  # the ACL user lacks a key or command: not a script failure
+            raise
         except ResponseError as e:
             raise _ops.map_error(e, sid) from e
         if self._cache is not None:
