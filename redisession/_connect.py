@@ -68,9 +68,8 @@ def client_kwargs(settings: ConnectionSettings) -> dict[str, Any]:
         client_name=settings.client_name,
         protocol=settings.protocol,
         decode_responses=False,
+        max_connections=settings.max_connections,
     )
-    if settings.max_connections is not None:
-        kw["max_connections"] = settings.max_connections
     kw.update(settings.extra)
     return kw
 

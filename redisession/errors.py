@@ -15,6 +15,7 @@
     ├── ImportFormatError    (also ValueError)  an export file that is malformed or truncated
     ├── StoreFullError                          Redis refused the write: out of memory
     ├── UnsupportedServer                       Redis older than 7.0
+    ├── PoolExhausted        (also redis ConnectionError)  no pooled connection free in time
     └── ScriptError                             a Lua script failed in a way not listed here
 
 redis-py's own connection, timeout and permission (``NoPermissionError``, an ACL that
@@ -23,6 +24,8 @@ server's access rules, not about sessions, and redis-py's ``Retry`` already hand
 """
 
 from __future__ import annotations
+
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 
 class RedisessionError(Exception):
@@ -78,6 +81,21 @@ class StoreFullError(RedisessionError):
 
 class UnsupportedServer(RedisessionError):
     """The Redis server cannot run redisession (older than 7.0)."""
+
+
+class PoolExhausted(RedisessionError, RedisConnectionError):
+    """No connection of the store's pool came free within ``ConnectionSettings.pool_timeout``.
+
+    Also a redis-py ``ConnectionError``, so code that handles those handles this too. Raise
+    ``max_connections`` or ``pool_timeout``, or find what holds the connections.
+    """
+
+    def __init__(self, max_connections: int | None, timeout: float | None) -> None:
+        super().__init__(
+            f"all {max_connections} pooled Redis connections stayed busy for {timeout} s: raise "
+            "ConnectionSettings.max_connections or pool_timeout, or lower the concurrency")
+        self.max_connections = max_connections
+        self.timeout = timeout
 
 
 class ScriptError(RedisessionError):

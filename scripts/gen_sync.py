@@ -35,6 +35,10 @@ REPLACEMENTS = {
     "AsyncLiveMixin": "LiveMixin",
     "AsyncStoreBase": "StoreBase",
     "resolve_async": "resolve_sync",
+    # connection pools (issue 10)
+    "AsyncBlockingPool": "SyncBlockingPool",
+    "AsyncBlockingSentinelPool": "SyncBlockingSentinelPool",
+    "async_cluster_kwargs": "sync_cluster_kwargs",
 }
 
 # Words in docstrings and comments that unasync's token rules do not reach.

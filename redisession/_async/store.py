@@ -26,11 +26,17 @@ from .._keys import (
 )
 from .._manage import with_summary
 from .._ops import MessageLike, Snapshot
+from .._pool import (
+    TOO_MANY,
+    AsyncBlockingPool,
+    AsyncBlockingSentinelPool,
+    async_cluster_kwargs,
+)
 from .._scripts import Scripts
 from .._summarizer import Summarizer
 from ..config import ConnectionSettings, SessionConfig
 from ..defaults import EPOCH_CHECK_INTERVAL
-from ..errors import InvalidConfig, SessionNotFound
+from ..errors import InvalidConfig, PoolExhausted, SessionNotFound
 from ..models import AppendResult, Message, Session
 from ..tokenizers import Tokenizer, estimate_tokens
 from .listener import Listener
@@ -98,16 +104,19 @@ class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin,
         client: Any
         also_close: list[Any] = []  # the Sentinel clients, closed with the store
         if p.kind == "cluster":
-            client = redis_async.RedisCluster.from_url(p.url, **kw)
+            client = redis_async.RedisCluster.from_url(p.url, **kw,
+                                                       **async_cluster_kwargs(conn))
         elif p.kind == "sentinel":
             sentinel = redis_async.Sentinel(
                 list(p.sentinels), sentinel_kwargs={
                     "socket_timeout": conn.socket_timeout, "protocol": conn.protocol},
                 password=p.password, username=p.username, db=p.db, **kw)
-            client = sentinel.master_for(p.service)
+            client = sentinel.master_for(p.service, timeout=conn.pool_timeout,
+                                         connection_pool_class=AsyncBlockingSentinelPool)
             also_close = list(sentinel.sentinels)
         else:
-            client = redis_async.Redis.from_url(p.url, **kw)
+            client = redis_async.Redis.from_pool(
+                AsyncBlockingPool.from_url(p.url, timeout=conn.pool_timeout, **kw))
         store = cls(client, config, tokenizer=tokenizer, owns_client=True, summarizer=summarizer)
         store._also_close = also_close
         return store
@@ -146,6 +155,8 @@ class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin,
             reply = await script(keys=list(keys), args=args)
         except NoPermissionError:  # the ACL user lacks a key or command: not a script failure
             raise
+        except TOO_MANY as e:  # asyncio RedisCluster: no blocking pool, exhausted at once
+            raise PoolExhausted(getattr(e, "max_connections", None), 0) from e
         except ResponseError as e:
             raise _ops.map_error(e, sid) from e
         if self._cache is not None:
