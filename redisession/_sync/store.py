@@ -15,7 +15,15 @@ from redis.exceptions import NoPermissionError, ResponseError
 from .. import _cache, _ops
 from .._cache import SnapshotCache
 from .._compat import SyncRetry, redis_sync
-from .._connect import RETRY_ON, backoff, check_server, client_kwargs, decodes_responses, plan
+from .._connect import (
+    RETRY_ON,
+    backoff,
+    check_server,
+    client_kwargs,
+    decodes_responses,
+    plan,
+    sentinel_kwargs,
+)
 from .._keys import (
     SessionKeys,
     check_id,
@@ -100,7 +108,7 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
         config = SessionConfig.build(**settings)
         conn = connection or ConnectionSettings()
         p = plan(url)
-        kw = client_kwargs(conn)
+        kw = client_kwargs(conn, p)
         kw["retry"] = SyncRetry(backoff(conn), conn.retries, supported_errors=RETRY_ON)
         client: Any
         also_close: list[Any] = []  # the Sentinel clients, closed with the store
@@ -108,9 +116,10 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
             client = redis_sync.RedisCluster.from_url(p.url, **kw,
                                                        **sync_cluster_kwargs(conn))
         elif p.kind == "sentinel":
+            if p.tls:
+                kw["ssl"] = True  # SentinelConnectionPool picks its SSL connection class
             sentinel = redis_sync.Sentinel(
-                list(p.sentinels), sentinel_kwargs={
-                    "socket_timeout": conn.socket_timeout, "protocol": conn.protocol},
+                list(p.sentinels), sentinel_kwargs=sentinel_kwargs(conn, p, kw),
                 password=p.password, username=p.username, db=p.db, **kw)
             client = sentinel.master_for(p.service, timeout=conn.pool_timeout,
                                          connection_pool_class=SyncBlockingSentinelPool)
