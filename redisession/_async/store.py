@@ -130,6 +130,10 @@ class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin,
         store._also_close = also_close
         return store
 
+    def __repr__(self) -> str:
+        """Prefix and redis-py's client repr (hosts and ports; never a password)."""
+        return f"{type(self).__name__}(prefix={self.config.prefix!r}, client={self.client!r})"
+
     # -- plumbing --------------------------------------------------------------------------
 
     def _keys(self, sid: str) -> SessionKeys:
