@@ -7,12 +7,14 @@
     ├── SessionExists                           create() with an id already taken
     ├── InvalidInput         (also ValueError)  rejected before anything reached Redis
     │   ├── InvalidSessionId                    id outside [A-Za-z0-9._-] or too long
+    │   │   └── InvalidUserId                   the same, for a user id
     │   ├── InvalidMessage                      bad role, empty content, negative tokens, ...
     │   │   ├── MessageTooLarge                 encoded message over max_message_bytes
     │   │   └── DuplicateMessageId              two messages of one call share an id
     │   └── InvalidConfig                       a limit that is not positive, a bad URL, ...
     ├── SummaryConflict                         another instance summarized first (nothing written)
     ├── ImportFormatError    (also ValueError)  an export file that is malformed or truncated
+    ├── ExportIncomplete                        export wrote every session but these (named)
     ├── StoreFullError                          Redis refused the write: out of memory
     ├── UnsupportedServer                       Redis older than 7.0
     ├── PoolExhausted        (also redis ConnectionError)  no pooled connection free in time
@@ -57,6 +59,11 @@ class InvalidInput(RedisessionError, ValueError):
 
 class InvalidSessionId(InvalidInput):
     """A session or user id that would not fit the key layout."""
+
+
+class InvalidUserId(InvalidSessionId):
+    """A user id that would not fit the key layout. A subclass of `InvalidSessionId` only so
+    that code written before it existed (``except InvalidSessionId``) still catches it."""
 
 
 class InvalidMessage(InvalidInput):
@@ -104,6 +111,17 @@ class ScriptError(RedisessionError):
 
 class SummaryConflict(RedisessionError):
     """A summary was not stored: another instance holds the lease or committed first."""
+
+
+class ExportIncomplete(RedisessionError):
+    """An export wrote every session except those it could not encode (``skipped``: id to
+    problem); the file is complete, and its end line lists the skipped ids."""
+
+    def __init__(self, written: int, skipped: dict[str, str]) -> None:
+        ids = ", ".join(sorted(skipped)[:5]) + (" ..." if len(skipped) > 5 else "")
+        super().__init__(f"export wrote {written} sessions and skipped {len(skipped)} it could "
+                         f"not encode: {ids}")
+        self.written, self.skipped = written, skipped
 
 
 class ImportFormatError(RedisessionError, ValueError):

@@ -6,7 +6,14 @@ from datetime import datetime, timezone
 from secrets import token_hex
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from . import defaults
 from .errors import InvalidMessage
@@ -52,6 +59,12 @@ class Message(BaseModel):
             where = ".".join(str(p) for p in err["loc"]) or "message"
             raise InvalidMessage(f"invalid message: {where}: {err['msg']}") from e
 
+    @field_validator("content", mode="before")
+    @classmethod
+    def _none_content(cls, value: Any) -> Any:
+        """OpenAI's form of an assistant tool call: ``"content": None``; stored as ``""``."""
+        return "" if value is None else value
+
     @model_validator(mode="after")
     def _check_shape(self) -> Message:
         if not self.content and not self.tool_calls:
@@ -64,7 +77,8 @@ class Message(BaseModel):
 
     def to_openai(self) -> dict[str, Any]:
         """The message as an OpenAI-style chat dict (role, content, and tool fields if set)."""
-        out: dict[str, Any] = {"role": self.role, "content": self.content}
+        content = None if not self.content and self.tool_calls else self.content
+        out: dict[str, Any] = {"role": self.role, "content": content}
         if self.name:
             out["name"] = self.name
         if self.tool_call_id:
