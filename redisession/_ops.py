@@ -195,7 +195,7 @@ def parse_meta(reply: HashReply, pttl: int) -> Session:
         token_count=int(f["tokens"]), total_messages=int(f["total_messages"]),
         total_tokens=int(f["total_tokens"]), total_trimmed=int(f["total_trimmed"]),
         ttl=int(f["ttl"]), expires_in=pttl / 1000 if pttl >= 0 else None,
-        expires_at=_ms(deadline) if deadline else None,
+        deadline=_ms(deadline) if deadline else None,
         max_messages=opt("max_messages"), max_tokens=opt("max_tokens"),
         max_history=opt("max_history"),
         summary=f.get("summary") or None, summarized_through_seq=int(f.get("summary_seq") or 0),
@@ -227,12 +227,6 @@ def parse_append(sid: str, reply: Sequence[Any], prepared: Sequence[Prepared]) -
                         message_count=n, token_count=tokens, trimmed=trimmed,
                         trimmed_through_seq=through, duplicate=dup,
                         message_ids=tuple(p.message.id for p in prepared))
-
-
-def with_seqs(prepared: Sequence[Prepared], result: AppendResult) -> list[Message]:
-    """The appended messages as stored: seq and token count filled in."""
-    return [p.message.model_copy(update={"seq": result.first_seq + i, "tokens": p.tokens})
-            for i, p in enumerate(prepared)]
 
 
 def check_budget(budget: object) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import datetime, timezone
 from secrets import token_hex
 from typing import Any, Literal
@@ -107,8 +108,11 @@ class Session(BaseModel):
     total_tokens: int = Field(description="tokens ever appended")
     total_trimmed: int = Field(description="messages ever trimmed out of the window")
     ttl: int = Field(description="sliding idle TTL, seconds")
-    expires_in: float | None = Field(description="seconds until expiry if nothing happens")
-    expires_at: datetime | None = Field(description="absolute end of life, if capped")
+    expires_in: float | None = Field(description=(
+        "seconds until the session expires if nothing happens (meta `expires`: the sliding "
+        "idle TTL, capped by the deadline)"))
+    deadline: datetime | None = Field(description=(
+        "absolute end of life set by `lifetime` (meta `deadline`), None if uncapped"))
     max_messages: int | None = Field(None, description="per-session override, else store's")
     max_tokens: int | None = None
     max_history: int | None = None
@@ -116,6 +120,24 @@ class Session(BaseModel):
     summarized_through_seq: int = Field(default=0, description="last seq folded into the summary")
     summary_tokens: int = 0
     summaries: int = Field(default=0, description="summaries committed for this session")
+
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, data: Any) -> Any:
+        """``expires_at=`` (the name before 0.2) still fills ``deadline``."""
+        if isinstance(data, dict) and "expires_at" in data:
+            data = dict(data)
+            data.setdefault("deadline", data.pop("expires_at"))
+        return data
+
+    @property
+    def expires_at(self) -> datetime | None:
+        """Deprecated name of `deadline` (it is not when the session expires: that is
+        ``expires_in`` from now)."""
+        warnings.warn("Session.expires_at is deprecated: use Session.deadline (the lifetime "
+                      "cap) or Session.expires_in", DeprecationWarning, stacklevel=2)
+        return self.deadline
 
 
 class AppendResult(BaseModel):

@@ -28,14 +28,14 @@ REPLACEMENTS = {
     "aclose": "close",
     "__aenter__": "__enter__",
     "__aexit__": "__exit__",
-    # session management (issue 4)
+    # session management mixins
     "AsyncManageMixin": "ManageMixin",
     "AsyncSummaryMixin": "SummaryMixin",
     "AsyncTransferMixin": "TransferMixin",
     "AsyncLiveMixin": "LiveMixin",
     "AsyncStoreBase": "StoreBase",
     "resolve_async": "resolve_sync",
-    # connection pools (issue 10)
+    # connection pools
     "AsyncBlockingPool": "SyncBlockingPool",
     "AsyncBlockingSentinelPool": "SyncBlockingSentinelPool",
     "async_cluster_kwargs": "sync_cluster_kwargs",

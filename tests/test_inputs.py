@@ -154,3 +154,11 @@ def test_export_reports_a_bad_session_and_writes_the_others(
     with SessionStore.from_url(redis_url, prefix=prefix + "y") as other:
         assert other.import_sessions(io.StringIO(buf.getvalue())) == 1
         assert [m.content for m in other.messages(good)] == ["fine"]
+
+
+def test_deadline_and_the_deprecated_expires_at(store: SessionStore) -> None:
+    s = store.create(lifetime=100)
+    assert s.deadline is not None and 0 < s.expires_in <= 100
+    with pytest.warns(DeprecationWarning, match="Session.deadline"):
+        assert s.expires_at == s.deadline
+    assert "expires_at" not in s.model_dump() and "deadline" in s.model_dump()

@@ -49,7 +49,7 @@ async def test_every_key_has_a_ttl(store_factory: Any, request: pytest.FixtureRe
     assert all(t > 300_000 for k, t in ttls.items() if sids[2] in k)
     # Outside the sessions only the shared indexes and counters live, by design without TTL.
     others = {k.split(":")[1] for k in everything if k not in ttls}
-    assert others <= {"user", "stats", "epoch"}, others  # epoch: issue 3's cache token
+    assert others <= {"user", "stats", "epoch"}, others  # epoch: the cache listener's token
     store_wide = store_wide_key_patterns(prefix)
     no_ttl = [k for k in everything if k not in ttls and client.pttl(k) == -1]
     assert no_ttl and all(any(fnmatch(k, g) for g in store_wide) for k in no_ttl), no_ttl
