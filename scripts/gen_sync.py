@@ -3,7 +3,8 @@
     python scripts/gen_sync.py          # rewrite redisession/_sync/
     python scripts/gen_sync.py --check  # exit 1 if _sync/ differs from what would be generated
 
-tests/test_packaging.py::test_sync_store_is_generated_from_async runs the check, so CI fails when someone edits one side only.
+tests/test_packaging.py::test_sync_store_is_generated_from_async runs the check, so CI fails
+when someone edits one side only.
 """
 
 from __future__ import annotations
