@@ -98,8 +98,10 @@ class PoolExhausted(RedisessionError, RedisConnectionError):
     """
 
     def __init__(self, max_connections: int | None, timeout: float | None) -> None:
+        waited = (f"stayed busy for {timeout} s" if timeout else
+                  "were busy (redis-py's asyncio cluster client does not wait)")
         super().__init__(
-            f"all {max_connections} pooled Redis connections stayed busy for {timeout} s: raise "
+            f"all {max_connections} pooled Redis connections {waited}: raise "
             "ConnectionSettings.max_connections or pool_timeout, or lower the concurrency")
         self.max_connections = max_connections
         self.timeout = timeout

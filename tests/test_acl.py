@@ -146,3 +146,23 @@ def test_prefix_a_cannot_read_or_subscribe_to_prefix_b(acl_server: RedisServer) 
 def test_readme_shows_the_exact_rule() -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert f"ACL SETUSER myapp on >PASSWORD {setuser_rule('myapp')}\n" in readme
+
+
+@pytest.mark.cluster
+def test_cluster_under_the_minimal_user_with_the_cluster_commands() -> None:
+    from redisession.testing import RedisCluster3
+
+    with RedisCluster3() as cluster:
+        for node in cluster.nodes:
+            with node.client() as admin:
+                admin.execute_command("ACL", "SETUSER", "minimal", "on", f">{PW}",
+                                      *setuser_rule("tenantC", cluster=True,
+                                                    optional=False).split())
+        url = f"redis+cluster://minimal:{PW}@127.0.0.1:{cluster.nodes[0].port}/0"
+        with SessionStore.from_url(url, prefix="tenantC", cache_size=10) as store:
+            for _ in range(6):  # over several slots, so every node runs scripts
+                s = store.create(user_id="u")
+                store.add(s.id, "user", "hi")
+                assert len(store.messages(s.id)) == 1
+            assert len(store.list_sessions("u")) == 6 and store.stats().created == 6
+            assert store.cache_info().listening

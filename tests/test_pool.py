@@ -106,3 +106,19 @@ def test_sentinel_pool_blocks_too(prefix: str) -> None:
         for c in held:
             store.client.connection_pool.release(c)
         assert store.messages(sid) == []
+
+
+@pytest.mark.cluster
+async def test_async_cluster_exhausted_node_raises_pool_exhausted(cluster_url: str,
+                                                                  prefix: str) -> None:
+    conn = ConnectionSettings(max_connections=1)
+    async with AsyncSessionStore.from_url(cluster_url, prefix=prefix, connection=conn) as store:
+        sid = (await store.create()).id
+        node = store.client.get_node_from_key(f"{prefix}:{{{sid}}}:meta")
+        held = node.acquire_connection()
+        try:
+            with pytest.raises(PoolExhausted, match="all 1 pooled .* does not wait"):
+                await store.messages(sid)
+        finally:
+            node.release(held)
+        assert await store.messages(sid) == []

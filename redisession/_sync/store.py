@@ -170,7 +170,8 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
         except NoPermissionError:  # the ACL user lacks a key or command: not a script failure
             raise
         except TOO_MANY as e:  # asyncio RedisCluster: no blocking pool, exhausted at once
-            raise PoolExhausted(getattr(e, "max_connections", None), 0) from e
+            kw = getattr(self.client, "connection_kwargs", {})
+            raise PoolExhausted(kw.get("max_connections"), 0) from e
         except ResponseError as e:
             raise _ops.map_error(e, sid) from e
         if self._cache is not None:
