@@ -11,18 +11,10 @@ from typing import Any
 
 from redis.exceptions import NoPermissionError, ResponseError
 
-from .. import _cache, _ops
+from .. import _cache, _connect, _ops, _pool
 from .._cache import SnapshotCache
 from .._compat import AsyncRetry, redis_async
-from .._connect import (
-    RETRY_ON,
-    backoff,
-    check_server,
-    client_kwargs,
-    decodes_responses,
-    plan,
-    sentinel_kwargs,
-)
+from .._connect import RETRY_ON, backoff, check_server, client_kwargs, decodes_responses, plan
 from .._keys import (
     SessionKeys,
     check_id,
@@ -34,12 +26,6 @@ from .._keys import (
 )
 from .._manage import with_summary
 from .._ops import MessageLike, Snapshot
-from .._pool import (
-    TOO_MANY,
-    AsyncBlockingPool,
-    AsyncBlockingSentinelPool,
-    async_cluster_kwargs,
-)
 from .._scripts import Scripts
 from .._summarizer import Summarizer
 from ..config import ConnectionSettings, SessionConfig
@@ -113,19 +99,19 @@ class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin,
         also_close: list[Any] = []  # the Sentinel clients, closed with the store
         if p.kind == "cluster":
             client = redis_async.RedisCluster.from_url(p.url, **kw,
-                                                       **async_cluster_kwargs(conn))
+                                                       **_pool.async_cluster_kwargs(conn))
         elif p.kind == "sentinel":
             if p.tls:
                 kw["ssl"] = True  # SentinelConnectionPool picks its SSL connection class
             sentinel = redis_async.Sentinel(
-                list(p.sentinels), sentinel_kwargs=sentinel_kwargs(conn, p, kw),
+                list(p.sentinels), sentinel_kwargs=_connect.sentinel_kwargs(conn, p, kw),
                 password=p.password, username=p.username, db=p.db, **kw)
             client = sentinel.master_for(p.service, timeout=conn.pool_timeout,
-                                         connection_pool_class=AsyncBlockingSentinelPool)
+                                         connection_pool_class=_pool.AsyncBlockingSentinelPool)
             also_close = list(sentinel.sentinels)
         else:
             client = redis_async.Redis.from_pool(
-                AsyncBlockingPool.from_url(p.url, timeout=conn.pool_timeout, **kw))
+                _pool.AsyncBlockingPool.from_url(p.url, timeout=conn.pool_timeout, **kw))
         store = cls(client, config, tokenizer=tokenizer, owns_client=True, summarizer=summarizer)
         store._also_close = also_close
         return store
@@ -168,7 +154,7 @@ class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin,
             reply = await script(keys=list(keys), args=args)
         except NoPermissionError:  # the ACL user lacks a key or command: not a script failure
             raise
-        except TOO_MANY as e:  # asyncio RedisCluster: no blocking pool, exhausted at once
+        except _pool.TOO_MANY as e:  # asyncio RedisCluster: no blocking pool, exhausted at once
             kw = getattr(self.client, "connection_kwargs", {})
             raise PoolExhausted(kw.get("max_connections"), 0) from e
         except ResponseError as e:
