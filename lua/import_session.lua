@@ -1,56 +1,60 @@
 #!lua
 --[[ import_session: write one exported session (meta, window, archive, state) in one step.
 KEYS  the session keys (lib/session): meta msgs arch dedup dedup_prev state lease stats live
-ARGV  [1] events channel ('' = none)   [2] overwrite (1 = replace a session with this id)
-      [3] remaining TTL ms (> 0)   [4] import token: a retry of the same call succeeds
-      [5] meta fields as a JSON object of strings   [6] s, state fields   [7] w, window elements
+ARGV  [1] events channel ('' = none)   [2] call id   [3] dedup TTL ms   (lib/session call_args)
+      [4] overwrite (1 = replace a session with this id)   [5] remaining TTL ms (> 0)
+      [6] meta fields as a JSON object of strings   [7] s, state fields   [8] w, window elements
       then 2*s state arguments (field, JSON value), w window elements, the archive elements
-Returns  the session's version after the import
+Returns  the session's version after the import; a retry (same call id) returns it again and
+         writes nothing
 Errors   RS_EXISTS a session with this id exists and overwrite is 0
          RS_INVALID malformed arguments (nothing written)
-Event    created {type, sid, user, v, imported = true, ts}
+Event    created {type, sid, user, v, w, imported = true, ts}
 The version is the exported one, or one more than the replaced session's if that was higher,
-so caches holding the old session see a newer version.
+so caches holding the old session see a newer version; the write tag is this call's id.
 ]]
 --- @include "lib/session"
 
-local channel, overwrite, token = ARGV[1], ARGV[2] == '1', ARGV[4]
-local ttl = int_arg(ARGV[3], 'ttl ms')
-if ttl == 0 or token == '' then fail('RS_INVALID', 'import needs a positive TTL and a token') end
-local s = int_arg(ARGV[6], 'state count')
-local w = int_arg(ARGV[7], 'window count')
-if #ARGV < 7 + 2 * s + w then fail('RS_INVALID', 'fewer arguments than the counts say') end
-local ok, fields = pcall(cjson.decode, ARGV[5])
+local channel, overwrite = ARGV[1], ARGV[4] == '1'
+local call, dedup_ttl = call_args()
+local ttl = int_arg(ARGV[5], 'ttl ms')
+if ttl == 0 then fail('RS_INVALID', 'import needs a positive TTL') end
+local s = int_arg(ARGV[7], 'state count')
+local w = int_arg(ARGV[8], 'window count')
+if #ARGV < 8 + 2 * s + w then fail('RS_INVALID', 'fewer arguments than the counts say') end
+local ok, fields = pcall(cjson.decode, ARGV[6])
 if not ok or type(fields) ~= 'table' or type(fields.id) ~= 'string' or not tonumber(fields.v) then
   fail('RS_INVALID', 'meta must be a JSON object with id and v')
 end
 
+local seen = recall(call)
+if seen then return tonumber(seen) end
 local old_v = 0
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  if redis.call('HGET', KEYS[1], 'itok') == token then
-    return tonumber(redis.call('HGET', KEYS[1], 'v'))
-  end
   if not overwrite then fail('RS_EXISTS', 'session ' .. fields.id .. ' already exists') end
   old_v = tonumber(redis.call('HGET', KEYS[1], 'v')) or 0
-  redis.call('DEL', unpack(KEYS, 1, OWN_KEYS + 1))
 end
 
 local flat = {}
 for k, v in pairs(fields) do
-  flat[#flat + 1] = k
-  flat[#flat + 1] = tostring(v)
+  if k ~= 'v' and k ~= 'w' and k ~= 'dr' then
+    flat[#flat + 1] = k
+    flat[#flat + 1] = tostring(v)
+  end
 end
 local v = tonumber(fields.v)
 if old_v >= v then v = old_v + 1 end
-redis.call('HSET', KEYS[1], unpack(flat))
-redis.call('HSET', KEYS[1], 'v', v, 'itok', token)
-if s > 0 then call_chunked('HSET', KEYS[6], ARGV, 8, 7 + 2 * s) end
-local first = 8 + 2 * s
+local now = now_ms()
+-- retry records (dedup) stay: they name calls, not content
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[6], KEYS[7])
+local started = remember(call, v, nil, dedup_ttl, now)
+redis.call('HSET', KEYS[1], unpack(stamp(flat, v, call, started)))
+if s > 0 then call_chunked('HSET', KEYS[6], ARGV, 9, 8 + 2 * s) end
+local first = 9 + 2 * s
 if w > 0 then call_chunked('RPUSH', KEYS[2], ARGV, first, first + w - 1) end
 if #ARGV >= first + w then call_chunked('RPUSH', KEYS[3], ARGV, first + w, #ARGV) end
-expire_all(ttl)
+expire_all(ttl, now)
 if old_v == 0 then count_stat('created', 1) end
-local now = now_ms()
-publish(channel, {type = 'created', sid = fields.id, user = fields.user or '', v = v,
+publish(channel, {type = 'created', sid = fields.id, user = fields.user or '', v = v, w = call,
   imported = true, ts = now})
 return v

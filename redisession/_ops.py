@@ -24,8 +24,10 @@ from .errors import (
     InvalidConfig,
     InvalidInput,
     InvalidMessage,
+    MessageIdConflict,
     MessageTooLarge,
     ScriptError,
+    SessionCorrupted,
     SessionExists,
     SessionNotFound,
     StoreFullError,
@@ -120,7 +122,8 @@ def check_limits(**limits: int | None) -> None:
             raise InvalidConfig(f"{name} must be an int >= {low}, got {value!r}")
 
 
-def create_args(channel: str, sid: str, user_id: str | None, name: str | None,
+def create_args(config: SessionConfig, channel: str, sid: str, user_id: str | None,
+                name: str | None,
                 metadata: dict[str, Any] | None, ttl: int, lifetime: int | None,
                 max_messages: int | None, max_tokens: int | None,
                 max_history: int | None) -> list[Any]:
@@ -134,13 +137,25 @@ def create_args(channel: str, sid: str, user_id: str | None, name: str | None,
         meta_json = json.dumps(metadata, separators=(",", ":")) if metadata else ""
     except (TypeError, ValueError) as e:
         raise InvalidInput(f"metadata must be JSON-serializable: {e}") from e
-    return [channel, sid, user_id or "", name or "", meta_json, ttl, lifetime or 0,
-            _opt(max_messages), _opt(max_tokens), _opt(max_history), uuid.uuid4().hex]
+    return [*call_args(channel, config), sid, user_id or "", name or "", meta_json, ttl,
+            lifetime or 0, _opt(max_messages), _opt(max_tokens), _opt(max_history)]
+
+
+def new_call_id() -> str:
+    """A write call's id: 32 lowercase hex digits, made once per API call. redis-py sends the
+    same arguments again on a retry, so the script recognises the retry by it (lib/session)."""
+    return uuid.uuid4().hex
+
+
+def call_args(channel: str, config: SessionConfig) -> list[Any]:
+    """The first three arguments of every write script: events channel, a new call id, and the
+    dedup TTL (ms) for which the script remembers that call."""
+    return [channel, new_call_id(), max(1, int(config.dedup_ttl * 1000))]
 
 
 def append_args(channel: str, config: SessionConfig, prepared: Sequence[Prepared]) -> list[Any]:
-    args: list[Any] = [channel, config.max_messages, config.max_tokens, config.max_history,
-                       config.dedup_window, name_hint(prepared), len(prepared)]
+    args: list[Any] = [*call_args(channel, config), config.max_messages, config.max_tokens,
+                       config.max_history, name_hint(prepared), len(prepared)]
     for p in prepared:
         args += [p.message.id, p.tokens, p.kind, p.body]
     return args
@@ -262,6 +277,10 @@ def map_error(exc: ResponseError, sid: str) -> Exception:
         return SummaryConflict(f"session {sid!r}: {message}")
     if code == "RS_INVALID":
         return InvalidInput(f"session {sid!r}: {message}")
+    if code == "RS_CORRUPTED":
+        return SessionCorrupted(sid, message)
+    if code == "RS_ID_CONFLICT":
+        return MessageIdConflict(f"session {sid!r}: {message}; nothing was written")
     return ScriptError(f"session {sid!r}: {text}")
 
 

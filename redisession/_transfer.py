@@ -52,8 +52,9 @@ def session_line(sid: str, dump: Sequence[Any]) -> str:
     meta_flat, pttl, state_flat, window, archive = dump
     state = parse_state(state_flat)
     meta = hash_fields(meta_flat)
-    # retry tokens, and the expiry the import sets itself
-    for private in ("ctok", "itok", "expires"):
+    # retry records (old tokens, the write tag, the dedup rotation time) and the expiry: the
+    # import sets its own
+    for private in ("ctok", "itok", "expires", "w", "dr"):
         meta.pop(private, None)
     return json.dumps({"id": sid, "ttl_ms": max(1, int(pttl)), "meta": meta, "state": state,
                        "window": [_message(e) for e in window],

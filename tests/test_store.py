@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -145,16 +146,19 @@ async def test_retried_append_is_stored_once(store: Any) -> None:
     assert (await store.get(s.id)).version == first.version
 
 
-async def test_dedup_window_rotates(store_factory: Any) -> None:
-    store = await store_factory(dedup_window=4, max_messages=100)
+async def test_retries_are_remembered_by_time_not_by_count(store_factory: Any) -> None:
+    store = await store_factory(dedup_ttl=0.3, max_messages=1000)
     s = await store.create()
     first = Message(role="user", content="first")
     await store.append(s.id, first)
-    for i in range(5):  # past the first generation: 'first' now sits in dedup:prev
+    for i in range(150):  # any number of calls in between: still a retry
         await store.add(s.id, "user", f"m{i}")
     assert (await store.append(s.id, first)).duplicate
-    for i in range(8):  # two more rotations: forgotten
-        await store.add(s.id, "user", f"n{i}")
+    await asyncio.sleep(0.35)
+    await store.add(s.id, "user", "rotates")  # dedup -> dedup:prev, 'first' still there
+    assert (await store.append(s.id, first)).duplicate
+    await asyncio.sleep(0.35)
+    await store.add(s.id, "user", "rotates again")  # the generation holding 'first' is dropped
     assert not (await store.append(s.id, first)).duplicate
 
 

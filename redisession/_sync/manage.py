@@ -128,7 +128,7 @@ class ManageMixin(StoreBase):
         Raises:
             SessionNotFound; InvalidInput: no values, or a value that is not JSON-serializable.
         """
-        args = _manage.state_args(self._events_arg(session_id), values)
+        args = _manage.state_args(self._call(session_id), values)
         return int(self._run(self._scripts.set_state, session_id, args))
 
     def get_state(self, session_id: str) -> dict[str, Any]:
@@ -147,7 +147,7 @@ class ManageMixin(StoreBase):
         """Remove session variables. Returns how many existed. Raises `SessionNotFound`."""
         if not keys:
             raise InvalidInput("delete_state needs at least one key")
-        args = [self._events_arg(session_id), *(_manage.check_state_key(k) for k in keys)]
+        args = [*self._call(session_id), *(_manage.check_state_key(k) for k in keys)]
         return int((self._run(self._scripts.delete_state, session_id, args))[1])
 
     def incr_state(self, session_id: str, key: str, by: int | float = 1) -> int | float:
@@ -159,8 +159,7 @@ class ManageMixin(StoreBase):
         Raises:
             SessionNotFound; InvalidInput: the variable holds something that is not a number.
         """
-        args = _manage.incr_args(self._events_arg(session_id), key, by,
-                                 self.config.dedup_window)
+        args = _manage.incr_args(self._call(session_id), key, by)
         reply = self._run(self._scripts.incr_state, session_id, args)
         text = _text(reply[1])
         return int(text) if text.lstrip("-").isdigit() else float(text)

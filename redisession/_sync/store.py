@@ -136,6 +136,10 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
             return self._channel
         return f"{self._channel} {session_events_channel(self.config.prefix, sid)}"
 
+    def _call(self, sid: str) -> list[Any]:
+        """The first arguments of a write script: events channel, a new call id, dedup TTL."""
+        return _ops.call_args(self._events_arg(sid), self.config)
+
     def _run(self, script: Any, sid: str, args: list[Any]) -> Any:
         keys = self._keys(sid)
         self._ensure_ready()
@@ -182,7 +186,7 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
         """
         sid = check_id(session_id) if session_id is not None else _ops.new_session_id()
         args = _ops.create_args(
-            self._events_arg(sid), sid, user_id, name, metadata,
+            self.config, self._events_arg(sid), sid, user_id, name, metadata,
             self.config.ttl if ttl is None else ttl,
             self.config.lifetime if lifetime is None else lifetime,
             max_messages, max_tokens, max_history)
@@ -236,7 +240,7 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
             Seconds until the session expires if nothing else happens.
         """
         _ops.check_limits(ttl=ttl)
-        args = [self._events_arg(session_id), "" if ttl is None else ttl,
+        args = [*self._call(session_id), "" if ttl is None else ttl,
                 int(self.config.touch_events)]
         remaining = int(self._run(self._scripts.touch, session_id, args))
         if self._cache is not None:  # TTL fields changed without a new version
@@ -249,7 +253,7 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
         Returns:
             How many messages were removed.
         """
-        reply = self._run(self._scripts.clear, session_id, [self._events_arg(session_id)])
+        reply = self._run(self._scripts.clear, session_id, self._call(session_id))
         if self._cache is not None:  # the reply lacks the new activity time: refresh next read
             self._cache.mark_stale(session_id)
         return int(reply[1])
@@ -257,7 +261,7 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
     def delete(self, session_id: str) -> bool:
         """Delete the session and all its keys. Returns False if there was nothing to delete."""
         existed, user = self._run(self._scripts.delete, session_id,
-                                        [self._events_arg(session_id)])
+                                        self._call(session_id))
         if self._cache is not None:
             self._cache.discard(session_id)
         if user:
