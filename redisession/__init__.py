@@ -29,7 +29,7 @@ from .errors import (
     UnsupportedServer,
 )
 from .events import EVENT_TYPES, Event, EventType, parse_event
-from .models import AppendResult, Message, Role, Session, SummaryResult
+from .models import AppendResult, Message, RepairResult, Role, Session, SummaryResult
 from .tokenizers import Tokenizer, estimate_tokens, tiktoken_tokenizer
 
 __version__ = "0.1.0"
@@ -52,6 +52,7 @@ __all__ = [
     "MessageIdConflict",
     "MessageTooLarge",
     "RedisessionError",
+    "RepairResult",
     "Role",
     "ScriptError",
     "Session",

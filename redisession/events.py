@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, field_serializer, field_validator
 __all__ = ["EVENT_TYPES", "Event", "EventType", "parse_event"]
 
 EventType = Literal["created", "appended", "trimmed", "cleared", "deleted", "touched", "expired",
-                    "summarized", "state_updated"]
+                    "summarized", "state_updated", "repaired"]
 """Every event type. ``touched`` only when ``touch_events=True``; ``expired`` from `sweep()`."""
 
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)

@@ -36,12 +36,13 @@ from ..tokenizers import Tokenizer, estimate_tokens
 from .listener import Listener
 from .live import AsyncLiveMixin
 from .manage import AsyncManageMixin
+from .repair import AsyncRepairMixin
 from .summary import AsyncSummaryMixin
 from .transfer import AsyncTransferMixin
 
 
 class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin,
-                        AsyncLiveMixin):
+                        AsyncLiveMixin, AsyncRepairMixin):
     """LLM conversation sessions in Redis, shared by every app instance that uses the same Redis.
 
     Args:

@@ -37,12 +37,13 @@ from ..tokenizers import Tokenizer, estimate_tokens
 from .listener import Listener
 from .live import LiveMixin
 from .manage import ManageMixin
+from .repair import SyncRepairMixin
 from .summary import SummaryMixin
 from .transfer import TransferMixin
 
 
 class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
-                        LiveMixin):
+                        LiveMixin, SyncRepairMixin):
     """LLM conversation sessions in Redis, shared by every app instance that uses the same Redis.
 
     Args:
