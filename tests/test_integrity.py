@@ -4,6 +4,9 @@ tampered import would leave them."""
 
 from __future__ import annotations
 
+import io
+import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,12 +16,18 @@ from conftest import Awaitable
 
 from redisession import (
     AsyncSessionStore,
+    ImportFormatError,
+    InvalidInput,
     Message,
     MessageIdConflict,
     SessionCorrupted,
     SessionStore,
+    _ops,
+    _scripts,
+    _transfer,
 )
 from redisession._keys import SessionKeys, session_keys
+from redisession._transfer import _message
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -191,3 +200,70 @@ async def test_reused_first_id_with_other_messages_is_refused(st: Any, raw: redi
     with pytest.raises(MessageIdConflict):
         await st.append(s.id, m3, Message(role="user", content="new"))
     assert (await st.append(s.id, m3)).duplicate and single.message_count == 3
+
+
+# -- import validates every field before any write ----------------------------------------------
+
+async def _exported(st: Any) -> tuple[str, int, dict[str, str], list[Any], list[bytes],
+                                      list[bytes]]:
+    s = await st.create(user_id="u1")
+    await st.append(s.id, ("user", "a"), ("assistant", "b"))
+    buf = io.StringIO()
+    await st.export_sessions(buf, session_ids=[s.id])
+    await st.delete(s.id)
+    parsed = _transfer.parse_session(2, buf.getvalue().splitlines()[1])
+    assert parsed is not None
+    return parsed
+
+
+TAMPERED_META: list[tuple[dict[str, str | None], str]] = [
+    ({"total_tokens": None}, "meta lacks total_tokens"),
+    ({"tokens": "many"}, "meta tokens must be an integer"),
+    ({"seq": "1.5"}, "meta seq must be an integer"),
+    ({"expires": "1"}, "meta field 'expires' is not one an export holds"),
+    ({"deadline": "1000"}, "meta deadline is past"),
+    ({"summary_seq": "99"}, "summary_seq is past meta seq"),
+    ({"seq": "1"}, "seq 2: window seqs must increase and stay within meta seq 1"),
+]
+
+
+@pytest.mark.parametrize("change,problem", TAMPERED_META)
+async def test_import_refuses_bad_meta_in_python_and_in_lua(st: Any, change: dict[str, Any],
+                                                            problem: str) -> None:
+    sid, ttl, meta, state, window, archive = await _exported(st)
+    for name, value in change.items():
+        if value is None:
+            del meta[name]
+        else:
+            meta[name] = value
+    line = json.dumps({"id": sid, "ttl_ms": ttl, "meta": meta, "state": {},
+                       "window": [_message(e) for e in window], "archive": []})
+    with pytest.raises(ImportFormatError) as e:
+        _transfer.parse_session(2, line)
+    assert problem.replace("'", "") in str(e.value).replace("'", "")
+    # the script checks again, whoever calls it: nothing written
+    args = [*_ops.call_args("", st.config), 0, ttl, _transfer.json_meta(meta), 0, len(window),
+            *window]
+    with pytest.raises(InvalidInput):
+        await st._run(st._scripts.import_session, sid, args)
+    assert not await st.exists(sid)
+
+
+async def test_import_script_refuses_unordered_or_unreadable_windows(st: Any) -> None:
+    sid, ttl, meta, state, window, archive = await _exported(st)
+    call = [*_ops.call_args("", st.config), 0, ttl, _transfer.json_meta(meta), 0, 2]
+    for bad, problem in (([window[1], window[0]], "window seqs must increase"),
+                         ([window[0], b"\xc1"], "window message 2 has no readable header")):
+        with pytest.raises(InvalidInput, match=problem):
+            await st._run(st._scripts.import_session, sid, [*call, *bad])
+        assert not await st.exists(sid)
+    assert await st._run(st._scripts.import_session, sid, [*call, *window]) >= 1
+
+
+def test_python_and_lua_accept_the_same_meta_fields() -> None:
+    lua = _scripts.source("import_session")
+    block = lua[lua.index("local KINDS = {"):lua.index("local REQUIRED")]
+    kinds = dict(re.findall(r"(\w+) = '(\w+)'", block))
+    assert kinds == _transfer.META_KINDS
+    required = lua[lua.index("local REQUIRED = {"):].split("}", 1)[0]
+    assert tuple(re.findall(r"'(\w+)'", required)) == _transfer.REQUIRED_META
