@@ -212,13 +212,21 @@ class Snapshot:
     session: Session
     messages: list[Message]
     partial: bool = False
+    w: str = ""
+    """The write tag: meta's ``w``, the call id of the write that made this version."""
 
 
 def parse_read(reply: Sequence[Any]) -> Snapshot | None:
     if not reply:
         return None
     return Snapshot(parse_meta(reply[0], int(reply[1])),
-                    [decode_element(e) for e in reply[3:]], partial=bool(int(reply[2])))
+                    [decode_element(e) for e in reply[3:]], partial=bool(int(reply[2])),
+                    w=write_tag(reply[0]))
+
+
+def write_tag(reply: HashReply) -> str:
+    """Meta's ``w`` from a flat HGETALL reply ('' for a session written before write tags)."""
+    return hash_fields(reply).get("w", "")
 
 
 def parse_append(sid: str, reply: Sequence[Any], prepared: Sequence[Prepared]) -> AppendResult:

@@ -196,7 +196,7 @@ class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin,
         await self._index(sid, session.user_id or "",
                           int(session.last_activity.timestamp() * 1000), register=True)
         if self._cache is not None and session.version == 1:
-            self._cache_write(sid, (session, []), generation)
+            self._cache_write(sid, (session, []), generation, _ops.write_tag(reply[0]))
         return session
 
     async def append(self, session_id: str, *messages: MessageLike) -> AppendResult:
@@ -216,14 +216,14 @@ class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin,
         check_id(session_id)
         prepared = _ops.prepare(messages, self.config, self.tokenizer)
         generation = await self._generation(session_id)
-        reply = await self._run(self._scripts.append, session_id,
-                                _ops.append_args(self._events_arg(session_id), self.config,
-                                                 prepared))
+        args = _ops.append_args(self._events_arg(session_id), self.config, prepared)
+        reply = await self._run(self._scripts.append, session_id, args)
         result = _ops.parse_append(session_id, reply, prepared)
         if self._cache is not None:
             entry, _ = self._cache.lookup(session_id)
             self._cache_write(session_id, _cache.after_append(entry, result, prepared,
-                                                              int(reply[9])), generation)
+                                                              int(reply[9])), generation,
+                              args[1])  # the write tag is this call's id
         await self._index(session_id, _ops._text(reply[8]), int(reply[9]))
         await self._auto_summarize(session_id, result.token_count)
         return result

@@ -197,7 +197,7 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
         self._index(sid, session.user_id or "",
                           int(session.last_activity.timestamp() * 1000), register=True)
         if self._cache is not None and session.version == 1:
-            self._cache_write(sid, (session, []), generation)
+            self._cache_write(sid, (session, []), generation, _ops.write_tag(reply[0]))
         return session
 
     def append(self, session_id: str, *messages: MessageLike) -> AppendResult:
@@ -217,14 +217,14 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
         check_id(session_id)
         prepared = _ops.prepare(messages, self.config, self.tokenizer)
         generation = self._generation(session_id)
-        reply = self._run(self._scripts.append, session_id,
-                                _ops.append_args(self._events_arg(session_id), self.config,
-                                                 prepared))
+        args = _ops.append_args(self._events_arg(session_id), self.config, prepared)
+        reply = self._run(self._scripts.append, session_id, args)
         result = _ops.parse_append(session_id, reply, prepared)
         if self._cache is not None:
             entry, _ = self._cache.lookup(session_id)
             self._cache_write(session_id, _cache.after_append(entry, result, prepared,
-                                                              int(reply[9])), generation)
+                                                              int(reply[9])), generation,
+                              args[1])  # the write tag is this call's id
         self._index(session_id, _ops._text(reply[8]), int(reply[9]))
         self._auto_summarize(session_id, result.token_count)
         return result
