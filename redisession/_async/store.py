@@ -6,6 +6,7 @@ The sync ``SessionStore`` in ``redisession/_sync/store.py`` is generated from th
 
 from __future__ import annotations
 
+import logging
 import warnings
 from typing import Any
 
@@ -39,6 +40,8 @@ from .manage import AsyncManageMixin
 from .repair import AsyncRepairMixin
 from .summary import AsyncSummaryMixin
 from .transfer import AsyncTransferMixin
+
+log = logging.getLogger("redisession")
 
 
 class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin,
@@ -111,6 +114,10 @@ class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin,
             client = redis_async.Redis.from_url(p.url, **kw)
         store = cls(client, config, tokenizer=tokenizer, owns_client=True, summarizer=summarizer)
         store._also_close = also_close
+        if config.dedup_ttl < conn.retry_budget:
+            log.warning("dedup_ttl=%ss is shorter than the client's retry budget (%ss with "
+                        "these ConnectionSettings): a late retry may be stored twice",
+                        config.dedup_ttl, conn.retry_budget)
         return store
 
     # -- plumbing --------------------------------------------------------------------------

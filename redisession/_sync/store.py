@@ -7,6 +7,7 @@ The sync ``SessionStore`` in ``redisession/_sync/store.py`` is generated from th
 
 from __future__ import annotations
 
+import logging
 import warnings
 from typing import Any
 
@@ -40,6 +41,8 @@ from .manage import ManageMixin
 from .repair import SyncRepairMixin
 from .summary import SummaryMixin
 from .transfer import TransferMixin
+
+log = logging.getLogger("redisession")
 
 
 class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
@@ -112,6 +115,10 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
             client = redis_sync.Redis.from_url(p.url, **kw)
         store = cls(client, config, tokenizer=tokenizer, owns_client=True, summarizer=summarizer)
         store._also_close = also_close
+        if config.dedup_ttl < conn.retry_budget:
+            log.warning("dedup_ttl=%ss is shorter than the client's retry budget (%ss with "
+                        "these ConnectionSettings): a late retry may be stored twice",
+                        config.dedup_ttl, conn.retry_budget)
         return store
 
     # -- plumbing --------------------------------------------------------------------------
