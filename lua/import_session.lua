@@ -57,6 +57,12 @@ end
 for _, name in ipairs(REQUIRED) do
   if fields[name] == nil then fail('RS_INVALID', 'meta lacks ' .. name) end
 end
+if fields.metadata and fields.metadata ~= '' then
+  local ok_m, decoded = pcall(cjson.decode, fields.metadata)
+  if not ok_m or type(decoded) ~= 'table' then
+    fail('RS_INVALID', 'meta metadata must be a JSON object')
+  end
+end
 local meta_seq = tonumber(fields.seq)
 local deadline = tonumber(fields.deadline or '0')
 if deadline > 0 and deadline <= now_ms() + ttl then

@@ -152,11 +152,20 @@ def check_meta(meta: dict[str, str]) -> None:
     missing = [f for f in REQUIRED_META if f not in meta]
     if missing:
         raise InvalidInput(f"meta lacks {', '.join(missing)}")
+    if meta.get("metadata") and not isinstance(_json_or_none(meta["metadata"]), dict):
+        raise InvalidInput("meta metadata must be a JSON object")
     deadline = int(meta.get("deadline") or 0)
     if 0 < deadline <= datetime.now(timezone.utc).timestamp() * 1000:
         raise InvalidInput("meta deadline is past: the session would expire as soon as imported")
     if int(meta.get("summary_seq") or 0) > int(meta["seq"]):
         raise InvalidInput("meta summary_seq is past meta seq")
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def check_seqs(window: list[Any], archive: list[Any], last: int) -> None:

@@ -224,6 +224,7 @@ TAMPERED_META: list[tuple[dict[str, str | None], str]] = [
     ({"deadline": "1000"}, "meta deadline is past"),
     ({"summary_seq": "99"}, "summary_seq is past meta seq"),
     ({"seq": "1"}, "seq 2: window seqs must increase and stay within meta seq 1"),
+    ({"metadata": "{not json"}, "meta metadata must be a JSON object"),
 ]
 
 
