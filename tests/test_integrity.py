@@ -121,6 +121,8 @@ async def test_non_numeric_meta_fields_fail_before_writing(st: Any, raw: redis.R
     raw.hdel(keys.meta, "total_tokens")
     with pytest.raises(SessionCorrupted, match="meta total_tokens is missing"):
         await st.add(s.id, "user", "b")
+    with pytest.raises(SessionCorrupted, match="cannot be read"):  # reads say so too
+        await st.get(s.id)
     fixed = await st.repair(s.id)
     assert fixed.outcome == "repaired" and (await st.get(s.id)).total_tokens >= 1
 

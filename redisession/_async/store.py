@@ -31,7 +31,7 @@ from .._scripts import Scripts
 from .._summarizer import Summarizer
 from ..config import ConnectionSettings, SessionConfig
 from ..defaults import EPOCH_CHECK_INTERVAL
-from ..errors import InvalidConfig, SessionNotFound
+from ..errors import InvalidConfig, SessionCorrupted, SessionNotFound
 from ..models import AppendResult, Message, Session
 from ..tokenizers import Tokenizer, estimate_tokens
 from .listener import Listener
@@ -160,7 +160,11 @@ class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin,
 
     async def _fetch(self, sid: str, what: str = "window", after: int = 0) -> Snapshot:
         script = self._scripts.read_touch if self.config.touch_on_read else self._scripts.read
-        snap = _ops.parse_read(await self._run(script, sid, [what, after]))
+        reply = await self._run(script, sid, [what, after])
+        try:
+            snap = _ops.parse_read(reply)
+        except (KeyError, ValueError, TypeError) as e:  # a meta the scripts would refuse too
+            raise SessionCorrupted(sid, f"meta or a message cannot be read ({e!r})") from e
         if snap is None:
             raise SessionNotFound(sid)
         return snap
