@@ -256,3 +256,12 @@ def run_all(threads: list[threading.Thread]) -> None:
         t.start()
     for t in threads:
         t.join(30)
+
+
+def test_default_dedup_ttl_covers_the_default_retry_budget() -> None:
+    from redisession import SessionConfig
+    budget = ConnectionSettings().retry_budget
+    assert budget == 4 * (5.0 + 5.0) + 3 * 1.0 == 43.0  # the arithmetic the docs show
+    assert SessionConfig().dedup_ttl >= budget
+    slow = ConnectionSettings(socket_timeout=30.0, retries=5)
+    assert slow.retry_budget > SessionConfig().dedup_ttl  # then raise dedup_ttl (docs say so)
