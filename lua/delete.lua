@@ -23,8 +23,8 @@ local existed = redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[6], KEYS[7])
 if existed == 0 or not f[1] then return {0, ''} end
 local now = now_ms()
 remember(call, '1' .. (f[2] or ''), f[4], dedup_ttl, now)
-redis.call('PEXPIRE', KEYS[4], dedup_ttl)
-redis.call('PEXPIRE', KEYS[5], dedup_ttl)
+redis.call('PEXPIREAT', KEYS[4], now + dedup_ttl)
+redis.call('PEXPIREAT', KEYS[5], now + dedup_ttl)
 if KEYS[9] and redis.call('ZREM', KEYS[9], f[1]) == 1 then count_stat('deleted', 1) end
 publish(ARGV[1], {type = 'deleted', sid = f[1], user = f[2], v = (tonumber(f[3]) or 0) + 1,
   w = call, ts = now})

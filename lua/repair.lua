@@ -53,8 +53,8 @@ local function gone(reason)
     w = call, repaired = true, ts = now})
   local reply = {'deleted', 0, reason}
   remember(call, lines(reply), m.dr, dedup_ttl, now)
-  redis.call('PEXPIRE', KEYS[4], dedup_ttl)
-  redis.call('PEXPIRE', KEYS[5], dedup_ttl)
+  redis.call('PEXPIREAT', KEYS[4], now + dedup_ttl)
+  redis.call('PEXPIREAT', KEYS[5], now + dedup_ttl)
   return reply
 end
 
