@@ -2,8 +2,9 @@
 --[[ begin_reply: start a streaming reply of a session (lib/reply describes its keys).
 KEYS  [1] meta  [2] reply  [3] text  [4] replies   (the session's, and its slot's replies ZSET)
 ARGV  [1] events channel(s) ('' = none; see publish in lib/session)   [2] call id
-      [3] rid: 32 lowercase hex, the id of the message the reply becomes   [4] role
-      [5] name ('' = none)   [6] timeout ms: the reply is abandoned this long after its last push
+      [3] dedup TTL ms (lib/session call_args; unused: a retry is recognised by its rid)
+      [4] rid: 32 lowercase hex, the id of the message the reply becomes   [5] role
+      [6] name ('' = none)   [7] timeout ms: the reply is abandoned this long after its last push
 Returns  {rid, deadline ms, n, off}: pushes and bytes so far (0, 0 for a new reply; a retry of
          this call, same rid, gets the reply's current figures and writes nothing)
 Errors   RS_NOT_FOUND no such session;  RS_INACTIVE the session is deactivated
@@ -18,8 +19,9 @@ aborts, or passes its deadline (then this call reports it abandoned and replaces
 --- @include "lib/reply"
 
 local meta, reply, text, replies = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local channel, rid, role, name = ARGV[1], ARGV[3], ARGV[4], ARGV[5]
-local timeout = int_arg(ARGV[6], 'timeout')
+call_args()
+local channel, rid, role, name = ARGV[1], ARGV[4], ARGV[5], ARGV[6]
+local timeout = int_arg(ARGV[7], 'timeout')
 if timeout == 0 then fail('RS_INVALID', 'timeout must be positive') end
 if #rid ~= 32 or not string.match(rid, '^[0-9a-f]+$') then
   fail('RS_INVALID', 'reply id must be 32 lowercase hex digits')

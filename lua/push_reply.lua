@@ -2,9 +2,10 @@
 --[[ push_reply: add a delta to a streaming reply and publish it with its offset.
 KEYS  [1] reply  [2] text  [3] replies   (lib/reply)
 ARGV  [1] the session's own (sharded) channel ('' = publish nothing)   [2] call id
-      [3] rid   [4] n: this push's number (1, 2, ...), or 0 for a keepalive (deadline only)
-      [5] text delta (UTF-8)   [6] tool-call deltas as a JSON array ('' = none)
-      [7] timeout ms: the new deadline is now + timeout
+      [3] dedup TTL ms (lib/session call_args; unused: a retry is recognised by its push number)
+      [4] rid   [5] n: this push's number (1, 2, ...), or 0 for a keepalive (deadline only)
+      [6] text delta (UTF-8)   [7] tool-call deltas as a JSON array ('' = none)
+      [8] timeout ms: the new deadline is now + timeout
 Returns  {n, off, dl}: pushes so far, the text's length in bytes, the deadline (ms)
          A retry of a push already applied (n at or below the stored count) writes nothing and
          returns the current figures, so a delta is never stored twice.
@@ -17,9 +18,10 @@ Events   reply_delta {type, sid, rid, push, off, text, tc?, dl, ts}  on the sess
 --- @include "lib/reply"
 
 local reply, text, replies = KEYS[1], KEYS[2], KEYS[3]
-local channel, rid, delta, tc = ARGV[1], ARGV[3], ARGV[5], ARGV[6]
-local n = int_arg(ARGV[4], 'push number')
-local timeout = int_arg(ARGV[7], 'timeout')
+call_args()
+local channel, rid, delta, tc = ARGV[1], ARGV[4], ARGV[6], ARGV[7]
+local n = int_arg(ARGV[5], 'push number')
+local timeout = int_arg(ARGV[8], 'timeout')
 if timeout == 0 then fail('RS_INVALID', 'timeout must be positive') end
 
 local r = redis.call('HMGET', reply, 'rid', 'n', 'dl', 'sid', 'tc')

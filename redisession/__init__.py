@@ -22,12 +22,14 @@ from .errors import (
     InvalidMessage,
     InvalidSessionId,
     InvalidUserId,
+    MessageIdConflict,
     MessageTooLarge,
     PoolExhausted,
     RedisessionError,
     ReplyGone,
     ReplyInProgress,
     ScriptError,
+    SessionCorrupted,
     SessionExists,
     SessionInactive,
     SessionNotFound,
@@ -36,7 +38,7 @@ from .errors import (
     UnsupportedServer,
 )
 from .events import EVENT_TYPES, Event, EventType, parse_event
-from .models import AppendResult, Message, Role, Session, SummaryResult
+from .models import AppendResult, Message, RepairResult, Role, Session, SummaryResult
 from .tokenizers import Tokenizer, estimate_tokens, tiktoken_tokenizer
 
 __version__ = "0.1.0"
@@ -59,6 +61,7 @@ __all__ = [
     "InvalidSessionId",
     "InvalidUserId",
     "Message",
+    "MessageIdConflict",
     "MessageTooLarge",
     "PoolExhausted",
     "RedisessionError",
@@ -66,10 +69,12 @@ __all__ = [
     "ReplyGone",
     "ReplyInProgress",
     "ReplyStream",
+    "RepairResult",
     "Role",
     "ScriptError",
     "Session",
     "SessionConfig",
+    "SessionCorrupted",
     "SessionExists",
     "SessionInactive",
     "SessionNotFound",

@@ -45,8 +45,8 @@ def derived_id(kind: str, external_id: object) -> str:
     return check_id(f"x.{kind}.h.{digest}")
 
 
-def update_args(channel: str, call_id: str, name: str | None,
-                metadata: dict[str, Any] | None) -> list[Any]:
+def update_args(name: str | None, metadata: dict[str, Any] | None) -> list[Any]:
+    """update.lua's own arguments (after the write head of lib/session call_args)."""
     if name is None and metadata is None:
         raise InvalidInput("update needs name= or metadata=")
     if name is not None and not isinstance(name, str):
@@ -57,14 +57,13 @@ def update_args(channel: str, call_id: str, name: str | None,
         meta_json = json.dumps(metadata, separators=(",", ":")) if metadata else ""
     except (TypeError, ValueError) as e:
         raise InvalidInput(f"metadata must be JSON-serializable: {e}") from e
-    return [channel, call_id, int(name is not None), name or "", int(metadata is not None),
-            meta_json]
+    return [int(name is not None), name or "", int(metadata is not None), meta_json]
 
 
-def error_args(channel: str, call_id: str, kind: object, detail: object,
-               dedup_window: int) -> list[Any]:
+def error_args(kind: object, detail: object) -> list[Any]:
+    """record_error.lua's own arguments (after the write head)."""
     if not isinstance(kind, str) or not _PLAIN.fullmatch(kind.replace(".", "")):
         raise InvalidInput(f"error kind must be [A-Za-z0-9._-]+, got {kind!r}")
     if not isinstance(detail, str):
         raise InvalidInput(f"error detail must be a str, got {type(detail).__name__}")
-    return [channel, call_id, kind, detail[:defaults.MAX_ERROR_DETAIL], dedup_window]
+    return [kind, detail[:defaults.MAX_ERROR_DETAIL]]

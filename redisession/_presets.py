@@ -13,21 +13,21 @@ PRESETS: dict[str, dict[str, Any]] = {
     # streaming followers and live tails, small delta batches for a smooth stream.
     "interactive": {
         "cache_size": 10_000, "consistency": "eventual", "touch_on_read": True,
-        "events": True, "session_events": True, "dedup_window": 64,
+        "events": True, "session_events": True, "dedup_ttl": 60,
         "reply_batch_chars": 32, "reply_batch_interval": 0.02, "sweep_interval": 10.0,
     },
     # Offline jobs (evaluations, imports, agents in a queue): no pub/sub traffic, no local
     # cache to keep coherent, a long retry memory, big delta batches.
     "batch": {
         "cache_size": 0, "consistency": "eventual", "touch_on_read": False,
-        "events": False, "session_events": False, "dedup_window": 256,
+        "events": False, "session_events": False, "dedup_ttl": 600,
         "reply_batch_chars": 1024, "reply_batch_interval": 0.5, "sweep_interval": None,
     },
     # Many appends per second: the store channel for cache coherence only, no per-session
     # publish, reads that never write, user-index moves spread out.
     "throughput": {
         "cache_size": 10_000, "consistency": "eventual", "touch_on_read": False,
-        "events": True, "session_events": False, "dedup_window": 64, "index_interval": 5.0,
+        "events": True, "session_events": False, "dedup_ttl": 60, "index_interval": 5.0,
         "reply_batch_chars": 256, "reply_batch_interval": 0.1, "sweep_interval": None,
     },
 }

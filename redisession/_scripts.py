@@ -17,6 +17,8 @@ NAMES = ("create", "append", "read", "read_touch", "touch", "clear", "delete",
          # session management
          "set_state", "delete_state", "incr_state", "summarize_begin", "summarize_commit",
          "summarize_release", "dump", "import_session", "expire_slot",
+         # integrity (issue 9)
+         "repair",
          # streaming replies, lifecycle, bookkeeping (issue 13)
          "begin_reply", "push_reply", "abort_reply", "reply_state", "reap_reply", "reap_replies",
          "deactivate", "reactivate", "update", "record_error")
@@ -81,3 +83,4 @@ class Scripts:
     reactivate: Any
     update: Any
     record_error: Any
+    repair: Any

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, field_serializer, field_validator
 __all__ = ["EVENT_TYPES", "Event", "EventType", "parse_event"]
 
 EventType = Literal["created", "appended", "trimmed", "cleared", "deleted", "touched", "expired",
-                    "summarized", "state_updated",
+                    "summarized", "state_updated", "repaired",
                     # issue 13: streaming replies, lifecycle, bookkeeping
                     "reply_started", "reply_delta", "reply_committed", "reply_aborted",
                     "reply_abandoned", "deactivated", "reactivated", "updated", "error_recorded"]
@@ -61,6 +61,8 @@ class Event(BaseModel):
         tc (tool-call deltas, JSON): a delta's content, role and dl (deadline ms) of a reply
         started. kind, detail, model_errors: error_recorded. fields: what updated changed.
         tokens_in, tokens_out, tool_calls: what an append added to the session's counters.
+        w: the write tag, the call id of the write that made version ``v``
+        (every type that changes ``v``). problems: what ``repair()`` fixed (repaired).
     """
 
     model_config = ConfigDict(frozen=True, extra="allow")
@@ -93,6 +95,8 @@ class Event(BaseModel):
     tokens_in: int | None = None
     tokens_out: int | None = None
     tool_calls: int | None = None
+    w: str | None = None
+    problems: list[str] | None = None
 
     @field_validator("ts", mode="before")
     @classmethod

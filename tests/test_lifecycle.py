@@ -131,3 +131,21 @@ async def test_lifecycle_events(store_factory: Any) -> None:
     assert mine[4].tokens_in == 3 and mine[4].tokens_out == 0
     assert inner is not None
 
+
+
+async def test_export_import_keeps_state_and_counters(store_factory: Any, tmp_path: Any) -> None:
+    store = await store_factory()
+    s = await store.create()
+    await store.append(s.id, {"role": "assistant", "content": "", "tokens": 2, "tool_calls": [
+        {"id": "c", "type": "function", "function": {"name": "calc", "arguments": "{}"}}]})
+    await store.record_error(s.id, "timeout", "slow")
+    await store.deactivate(s.id)
+    before = await store.get(s.id)
+    path = tmp_path / "one.jsonl"
+    assert await store.export_sessions(path, session_ids=[s.id]) == 1
+    await store.delete(s.id)
+    assert await store.import_sessions(path) == 1
+    after = await store.get(s.id)
+    assert (after.state, after.tool_calls, after.errors, after.tokens_out) == (
+        before.state, before.tool_calls, before.errors, before.tokens_out) == (
+        "inactive", {"calc": 1}, {"timeout": 1}, 2)

@@ -42,9 +42,9 @@ local function check_commit(reply, rid, n, now)
 end
 
 -- append's commit step, after its writes: the provisional reply is now message `rid` (seq).
-local function finish_commit(reply, text, replies, sid, rid, channel, v, seq, now)
+local function finish_commit(reply, text, replies, sid, rid, channel, v, call, seq, now)
   local off = redis.call('STRLEN', text)
   end_reply(reply, text, replies, sid, rid)
-  publish(channel, {type = 'reply_committed', sid = sid, rid = rid, v = v, seq = seq, off = off,
-    ts = now})
+  publish(channel, {type = 'reply_committed', sid = sid, rid = rid, v = v, w = call, seq = seq,
+    off = off, ts = now})
 end

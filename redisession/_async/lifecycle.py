@@ -6,7 +6,6 @@ A mixin of `AsyncSessionStore`; pure steps in ``_lifecycle.py``, scripts in
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from .. import _lifecycle, _ops
@@ -21,8 +20,7 @@ class AsyncLifecycleMixin(AsyncStoreBase):
     `session_for` of the store."""
 
     async def _flip(self, script: Any, session_id: str, args: list[Any]) -> bool:
-        reply = await self._run(script, session_id,
-                                [self._events_arg(session_id), uuid.uuid4().hex, *args])
+        reply = await self._run(script, session_id, [*self._call(session_id), *args])
         return bool(int(reply[1]))
 
     async def deactivate(self, session_id: str, *, ttl: int | None = None) -> bool:
@@ -66,8 +64,7 @@ class AsyncLifecycleMixin(AsyncStoreBase):
         Raises:
             SessionNotFound; InvalidInput: neither given, or metadata not JSON-able.
         """
-        args = _lifecycle.update_args(self._events_arg(session_id), uuid.uuid4().hex, name,
-                                      metadata)
+        args = [*self._call(session_id), *_lifecycle.update_args(name, metadata)]
         reply = await self._run(self._scripts.update, session_id, args)
         return _ops.parse_meta(reply[0], int(reply[1]))
 
@@ -81,8 +78,7 @@ class AsyncLifecycleMixin(AsyncStoreBase):
         Raises:
             SessionNotFound; InvalidInput: a kind outside ``[A-Za-z0-9._-]``.
         """
-        args = _lifecycle.error_args(self._events_arg(session_id), uuid.uuid4().hex, kind,
-                                     detail, self.config.dedup_window)
+        args = [*self._call(session_id), *_lifecycle.error_args(kind, detail)]
         return int((await self._run(self._scripts.record_error, session_id, args))[1])
 
     # -- external ids ----------------------------------------------------------------------

@@ -5,7 +5,6 @@ Its store is an `AsyncStreamingMixin` (streaming.py); the sync twin is generated
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -78,7 +77,7 @@ class AsyncReplyStream:
         text, tool_calls = batch
         reply = await self.store._reply_script(
             self.store._scripts.push_reply, self.session_id,
-            [self.store._own_channel(self.session_id), uuid.uuid4().hex, self.rid,
+            [*self.store._head(self.store._own_channel(self.session_id)), self.rid,
              self.pushes + 1, text, encode_tool_calls(tool_calls), self.timeout_ms])
         self.pushes, self.offset = int(reply[0]), int(reply[1])
         return self.offset
@@ -88,8 +87,8 @@ class AsyncReplyStream:
         self._open()
         await self.store._reply_script(
             self.store._scripts.push_reply, self.session_id,
-            [self.store._own_channel(self.session_id), uuid.uuid4().hex, self.rid, 0, "", "",
-             self.timeout_ms])
+            [*self.store._head(self.store._own_channel(self.session_id)), self.rid, 0, "",
+             "", self.timeout_ms])
 
     async def commit(self, *, tokens: int | None = None,
                      metadata: dict[str, Any] | None = None) -> AppendResult:
@@ -121,7 +120,7 @@ class AsyncReplyStream:
         self.aborted = True
         return bool(await self.store._reply_script(
             self.store._scripts.abort_reply, self.session_id,
-            [self.store._reply_channels(self.session_id), uuid.uuid4().hex, self.rid]))
+            [*self.store._head(self.store._reply_channels(self.session_id)), self.rid]))
 
     async def __aenter__(self) -> AsyncReplyStream:
         return self

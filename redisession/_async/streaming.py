@@ -40,6 +40,10 @@ class AsyncStreamingMixin(AsyncStoreBase):
         glob = events_channel(self.config.prefix) if self.config.events else ""
         return f"{glob} {self._own_channel(sid)}"
 
+    def _head(self, channel: str) -> list[Any]:
+        """The first arguments of a reply script: its channel(s), a call id, the dedup TTL."""
+        return _ops.call_args(channel, self.config)
+
     async def _reply_script(self, script: Any, sid: str, args: list[Any]) -> Any:
         return await self._run(script, sid, args, list(reply_keys(self.config.prefix, sid)))
 
@@ -81,7 +85,7 @@ class AsyncStreamingMixin(AsyncStoreBase):
                                f"got {role!r}")
         Message(role=role, content=" ", name=name)  # validates the name
         await self._run(self._scripts.begin_reply, session_id,
-                        [self._reply_channels(session_id), uuid.uuid4().hex, stream.rid, role,
+                        [*self._head(self._reply_channels(session_id)), stream.rid, role,
                          name or "", stream.timeout_ms],
                         [self._keys(session_id).meta, *reply_keys(c.prefix, session_id)])
         return stream
@@ -223,7 +227,7 @@ class AsyncStreamingMixin(AsyncStoreBase):
         as abandoned (once, whoever asks). None while it still streams."""
         outcome = _ops._text(await self._reply_script(
             self._scripts.reap_reply, sid,
-            [self._reply_channels(sid), uuid.uuid4().hex, follower.rid]))
+            [*self._head(self._reply_channels(sid)), follower.rid]))
         if outcome == "live":
             return None
         if outcome == "abandoned":

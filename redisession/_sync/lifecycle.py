@@ -7,7 +7,6 @@ A mixin of `AsyncSessionStore`; pure steps in ``_lifecycle.py``, scripts in
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from .. import _lifecycle, _ops
@@ -22,8 +21,7 @@ class LifecycleMixin(StoreBase):
     `session_for` of the store."""
 
     def _flip(self, script: Any, session_id: str, args: list[Any]) -> bool:
-        reply = self._run(script, session_id,
-                                [self._events_arg(session_id), uuid.uuid4().hex, *args])
+        reply = self._run(script, session_id, [*self._call(session_id), *args])
         return bool(int(reply[1]))
 
     def deactivate(self, session_id: str, *, ttl: int | None = None) -> bool:
@@ -67,8 +65,7 @@ class LifecycleMixin(StoreBase):
         Raises:
             SessionNotFound; InvalidInput: neither given, or metadata not JSON-able.
         """
-        args = _lifecycle.update_args(self._events_arg(session_id), uuid.uuid4().hex, name,
-                                      metadata)
+        args = [*self._call(session_id), *_lifecycle.update_args(name, metadata)]
         reply = self._run(self._scripts.update, session_id, args)
         return _ops.parse_meta(reply[0], int(reply[1]))
 
@@ -82,8 +79,7 @@ class LifecycleMixin(StoreBase):
         Raises:
             SessionNotFound; InvalidInput: a kind outside ``[A-Za-z0-9._-]``.
         """
-        args = _lifecycle.error_args(self._events_arg(session_id), uuid.uuid4().hex, kind,
-                                     detail, self.config.dedup_window)
+        args = [*self._call(session_id), *_lifecycle.error_args(kind, detail)]
         return int((self._run(self._scripts.record_error, session_id, args))[1])
 
     # -- external ids ----------------------------------------------------------------------

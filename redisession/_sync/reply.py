@@ -6,7 +6,6 @@ Its store is an `AsyncStreamingMixin` (streaming.py); the sync twin is generated
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -79,7 +78,7 @@ class ReplyStream:
         text, tool_calls = batch
         reply = self.store._reply_script(
             self.store._scripts.push_reply, self.session_id,
-            [self.store._own_channel(self.session_id), uuid.uuid4().hex, self.rid,
+            [*self.store._head(self.store._own_channel(self.session_id)), self.rid,
              self.pushes + 1, text, encode_tool_calls(tool_calls), self.timeout_ms])
         self.pushes, self.offset = int(reply[0]), int(reply[1])
         return self.offset
@@ -89,8 +88,8 @@ class ReplyStream:
         self._open()
         self.store._reply_script(
             self.store._scripts.push_reply, self.session_id,
-            [self.store._own_channel(self.session_id), uuid.uuid4().hex, self.rid, 0, "", "",
-             self.timeout_ms])
+            [*self.store._head(self.store._own_channel(self.session_id)), self.rid, 0, "",
+             "", self.timeout_ms])
 
     def commit(self, *, tokens: int | None = None,
                      metadata: dict[str, Any] | None = None) -> AppendResult:
@@ -122,7 +121,7 @@ class ReplyStream:
         self.aborted = True
         return bool(self.store._reply_script(
             self.store._scripts.abort_reply, self.session_id,
-            [self.store._reply_channels(self.session_id), uuid.uuid4().hex, self.rid]))
+            [*self.store._head(self.store._reply_channels(self.session_id)), self.rid]))
 
     def __enter__(self) -> ReplyStream:
         return self

@@ -41,6 +41,10 @@ class StreamingMixin(StoreBase):
         glob = events_channel(self.config.prefix) if self.config.events else ""
         return f"{glob} {self._own_channel(sid)}"
 
+    def _head(self, channel: str) -> list[Any]:
+        """The first arguments of a reply script: its channel(s), a call id, the dedup TTL."""
+        return _ops.call_args(channel, self.config)
+
     def _reply_script(self, script: Any, sid: str, args: list[Any]) -> Any:
         return self._run(script, sid, args, list(reply_keys(self.config.prefix, sid)))
 
@@ -82,7 +86,7 @@ class StreamingMixin(StoreBase):
                                f"got {role!r}")
         Message(role=role, content=" ", name=name)  # validates the name
         self._run(self._scripts.begin_reply, session_id,
-                        [self._reply_channels(session_id), uuid.uuid4().hex, stream.rid, role,
+                        [*self._head(self._reply_channels(session_id)), stream.rid, role,
                          name or "", stream.timeout_ms],
                         [self._keys(session_id).meta, *reply_keys(c.prefix, session_id)])
         return stream
@@ -224,7 +228,7 @@ class StreamingMixin(StoreBase):
         as abandoned (once, whoever asks). None while it still streams."""
         outcome = _ops._text(self._reply_script(
             self._scripts.reap_reply, sid,
-            [self._reply_channels(sid), uuid.uuid4().hex, follower.rid]))
+            [*self._head(self._reply_channels(sid)), follower.rid]))
         if outcome == "live":
             return None
         if outcome == "abandoned":
