@@ -103,3 +103,20 @@ def test_deactivate_update_record_error_contracts(run: Any, raw: redis.Redis) ->
     assert run("record_error", run.sk, *head("e" * 32), "timeout", "slow")[1] == 2
     with pytest.raises(redis.ResponseError, match="^RS_INVALID"):
         run("record_error", run.sk, *head("f" * 32), "bad kind", "")
+
+
+def test_begin_reports_a_reply_past_its_deadline_once(run: Any, raw: redis.Redis) -> None:
+    pubsub = raw.pubsub()
+    pubsub.subscribe("ch")
+    pubsub.get_message(timeout=1)
+    run("begin_reply", [run.sk[0], *run.rk], *head(channel="ch"), RID, "assistant", "", 100)
+    push(run, 1, "half", timeout=100)
+    assert json.loads(pubsub.get_message(timeout=1)["data"])["type"] == "reply_started"
+    time.sleep(0.15)
+    run("begin_reply", [run.sk[0], *run.rk], *head(channel="ch"), RID2, "assistant", "", 5000)
+    ended = json.loads(pubsub.get_message(timeout=1)["data"])
+    assert (ended["type"], ended["rid"], ended["off"]) == ("reply_abandoned", RID, 4)
+    assert json.loads(pubsub.get_message(timeout=1)["data"])["rid"] == RID2  # started
+    assert run("reap_replies", [run.rk[2]], "ch", "", "") == []  # nothing left to report
+    assert pubsub.get_message(timeout=0.2) is None
+    pubsub.close()
