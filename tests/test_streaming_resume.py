@@ -3,18 +3,24 @@ reply streams: it resubscribes, reads the reply's state, and loses or doubles no
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
 import redis
 from test_streaming import begin, collect_while
 
-pytestmark = pytest.mark.parametrize("store_factory", [
+from redisession import ConnectionSettings, SessionStore
+from redisession.testing import RedisServer
+
+TWO_FLAVOURS = pytest.mark.parametrize("store_factory", [
     pytest.param(("sync", "single"), id="sync"),
     pytest.param(("async", "single"), id="async"),
 ], indirect=True)
 
 
+@TWO_FLAVOURS
 async def test_follow_resumes_after_connection_kill(store_factory: Any, redis_url: str) -> None:
     store = await store_factory(reply_batch_chars=1)
     follower_store = await store_factory()
@@ -35,3 +41,33 @@ async def test_follow_resumes_after_connection_kill(store_factory: Any, redis_ur
     assert sum(killed) >= 3  # the follower's connection died mid-reply, several times
     assert chunks[-1].type == "committed"
     assert "".join(c.text for c in chunks) == "".join(pieces)
+
+
+def test_follower_gives_up_when_redis_stays_away(server: RedisServer) -> None:
+    conn = ConnectionSettings(retries=0, socket_timeout=0.5, socket_connect_timeout=0.2)
+    store = SessionStore.from_url(server.url, connection=conn, reply_timeout=0.5)
+    try:
+        s = store.create()
+        store.begin_reply(s.id).push("x")
+        chunks: list[Any] = []
+        failed: list[BaseException] = []
+
+        def follow() -> None:
+            try:
+                chunks.extend(store.follow_reply(s.id))
+            except Exception as e:  # what the caller of follow_reply would see
+                failed.append(e)
+
+        thread = threading.Thread(target=follow)
+        thread.start()
+        deadline = time.monotonic() + 5
+        while not chunks:  # wait for the follower's snapshot before Redis goes away
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        server.kill()
+        thread.join(10)
+        assert not thread.is_alive()
+        assert len(failed) == 1 and isinstance(failed[0], (redis.ConnectionError,
+                                                           redis.TimeoutError))
+    finally:
+        store.close()

@@ -7,6 +7,7 @@ docs/architecture.md, the pure parts in ``_stream.py``, the scripts in ``lua/*_r
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -130,25 +131,36 @@ class StreamingMixin(StoreBase):
                 (default: forever); ``wait=False`` returns at once instead.
 
         Returns:
-            An async iterator of `ReplyChunk`; it ends with the reply.
+            An async iterator of `ReplyChunk`; it ends with the reply (or when the store closes).
+
+        Raises:
+            redis ConnectionError / TimeoutError: Redis stayed unreachable for ``reply_timeout``
+            (shorter outages are resumed from).
         """
         check_id(session_id)
         self._ensure_ready()
         channel = self._own_channel(session_id)
         watch = Watch(session_id, wait, timeout)
-        while True:
+        failing_since: float | None = None
+        while not self._closed:
             pubsub = self.client.pubsub()
             try:
                 pubsub.ssubscribe(channel)
                 get = getattr(pubsub, "get_sharded_message", None) or pubsub.get_message
-                while True:
+                while not self._closed:
                     msg = get(timeout=POLL)
+                    failing_since = None
                     for chunk in self._on_message(watch, msg):
                         yield chunk
                     if watch.done:
                         return
             except (RedisConnectionError, RedisTimeoutError):
-                self._listener.worker.sleep(POLL)  # then subscribe again and resync
+                # Subscribe again and resync; give up once Redis stayed away for a reply timeout.
+                now = time.monotonic()
+                failing_since = failing_since or now
+                if now - failing_since > self.config.reply_timeout:
+                    raise
+                self._listener.worker.sleep(POLL)
             finally:
                 try:
                     pubsub.close()
