@@ -1,5 +1,6 @@
 """A follower whose connection is killed (CLIENT KILL TYPE pubsub) again and again while a
-reply streams: it resubscribes, reads the reply's state, and loses or doubles nothing."""
+reply streams: it resubscribes, reads the reply's state, and loses or doubles nothing; and one
+whose Redis stays away gives up with the connection error."""
 
 from __future__ import annotations
 
