@@ -44,11 +44,10 @@ end
 -- Checks done; writes.
 if r[1] then abandon_reply(reply, text, replies, sid, r[1], channel, now) end
 local dl = now + timeout
+local z = step_due(nil, dl, timeout)
 redis.call('HSET', reply, 'rid', rid, 'sid', sid, 'role', role, 'name', name, 'n', 0, 'dl', dl,
-  'started', now)
+  'started', now, 'z', z)
 redis.call('SET', text, '')
-redis.call('PEXPIREAT', reply, dl + timeout)
-redis.call('PEXPIREAT', text, dl + timeout)
-redis.call('ZADD', replies, dl, reply_member(sid, rid))
+step_expiry(reply, text, replies, sid, rid, z, timeout)
 publish(channel, {type = 'reply_started', sid = sid, rid = rid, role = role, dl = dl, ts = now})
 return {rid, dl, 0, 0}

@@ -24,7 +24,7 @@ local n = int_arg(ARGV[5], 'push number')
 local timeout = int_arg(ARGV[8], 'timeout')
 if timeout == 0 then fail('RS_INVALID', 'timeout must be positive') end
 
-local r = redis.call('HMGET', reply, 'rid', 'n', 'dl', 'sid', 'tc')
+local r = redis.call('HMGET', reply, 'rid', 'n', 'dl', 'sid', 'tc', 'z')
 if r[1] ~= rid then
   fail('RS_GONE', 'reply ' .. rid .. ' is not streaming (committed, aborted or abandoned)')
 end
@@ -38,24 +38,29 @@ if n > stored + 1 then
   fail('RS_INVALID', 'push ' .. n .. ' after ' .. stored .. ': a push is missing')
 end
 
--- Checks done; writes.
+-- Checks done; writes. APPEND answers the new length, so the offset costs no STRLEN.
 local dl = now + timeout
-local off = redis.call('STRLEN', text)
-local after = off
-if n > 0 then
-  if delta ~= '' then after = redis.call('APPEND', text, delta) end
-  if tc ~= '' then
-    redis.call('HSET', reply, 'n', n, 'dl', dl, 'tc', (r[5] or '') .. tc .. '\n')
-  else
-    redis.call('HSET', reply, 'n', n, 'dl', dl)
-  end
-  stored = n
+local fields = {'dl', dl}
+local off, after
+if n > 0 and delta ~= '' then
+  after = redis.call('APPEND', text, delta)
+  off = after - #delta
 else
-  redis.call('HSET', reply, 'dl', dl)
+  off = redis.call('STRLEN', text)
+  after = off
 end
-redis.call('PEXPIREAT', reply, dl + timeout)
-redis.call('PEXPIREAT', text, dl + timeout)
-redis.call('ZADD', replies, dl, reply_member(r[4], rid))
+if n > 0 then
+  fields[3], fields[4] = 'n', n
+  if tc ~= '' then fields[5], fields[6] = 'tc', (r[5] or '') .. tc .. '\n' end
+  stored = n
+end
+-- The sweep's record and the keys' expiry move in steps (lib/reply step_due), not per push.
+local z = step_due(r[6], dl, timeout)
+if z then
+  fields[#fields + 1], fields[#fields + 2] = 'z', z
+  step_expiry(reply, text, replies, r[4], rid, z, timeout)
+end
+redis.call('HSET', reply, unpack(fields))
 if n > 0 and channel ~= '' then
   local event = {type = 'reply_delta', sid = r[4], rid = rid, push = n, off = off, text = delta,
     dl = dl, ts = now}

@@ -1,6 +1,7 @@
 #!lua flags=allow-oom
 --[[ reap_replies: report every reply of one slot that passed its deadline (from sweep()).
-KEYS  [1] replies  ZSET '<sid>/<rid>' -> deadline ms (lib/reply), in the slot it counts
+KEYS  [1] replies  ZSET '<sid>/<rid>' -> sweep record ms, at most half a timeout past the
+      reply's deadline (lib/reply), in the slot it counts
 ARGV  [1] events channel ('' = none)
       [2], [3] per-session channel = ARGV[2] .. sid .. ARGV[3] ('' = none)
 Returns  {'<sid>/<rid>', ...} the replies this call reported

@@ -5,12 +5,30 @@
 --                    dl (deadline ms: the last push + timeout), started (ms), tc (tool-call deltas,
 --                    one JSON array per line)
 --   text     STRING  the text so far; its length is the byte offset of the next delta
---   replies  ZSET    '<sid>/<rid>' -> dl, for the sweep (reap_replies.lua)
--- Both keys expire at dl + timeout: a reply past dl is abandoned (no push or commit accepted)
--- but stays readable that long, so begin_reply or a follower can report it with its offset.
+--   replies  ZSET    '<sid>/<rid>' -> z, for the sweep (reap_replies.lua)
+-- A reply past dl is abandoned: no push or commit is accepted, and begin_reply or a follower
+-- (which read dl itself) report it at once. The sweep's record `z` (also in the hash) and the
+-- keys' expiry (z + timeout) move in steps of half a timeout, not on every push: z is always at
+-- or after dl and at most half a timeout after it, so the sweep never reports a live reply and
+-- reports a dead one at most that late, and the keys stay readable at least a timeout past dl.
 
 local function reply_member(sid, rid)
   return sid .. '/' .. rid
+end
+
+-- The new sweep record for deadline `dl` when the recorded one `z` (nil: none) is before it,
+-- else nil: then nothing needs to move.
+local function step_due(z, dl, timeout)
+  z = tonumber(z)
+  if z and z >= dl then return nil end
+  return dl + math.floor(timeout / 2)
+end
+
+-- Writes sweep record `z` and the keys' expiry z + timeout.
+local function step_expiry(reply, text, replies, sid, rid, z, timeout)
+  redis.call('PEXPIREAT', reply, z + timeout)
+  redis.call('PEXPIREAT', text, z + timeout)
+  redis.call('ZADD', replies, z, reply_member(sid, rid))
 end
 
 -- Drops a reply's keys and its record; returns 1 if this call removed the record, which makes
