@@ -16,7 +16,7 @@ from cachetools import TTLCache
 from redis.exceptions import OutOfMemoryError, ResponseError
 
 from . import defaults
-from ._codec import decode_element, encode_body, kind_of
+from ._codec import decode_elements, encode_body, kind_of
 from ._keys import check_id, events_channel, session_events_affixes
 from .config import SessionConfig
 from .errors import (
@@ -203,7 +203,17 @@ def parse_read(reply: Sequence[Any]) -> Snapshot | None:
     if not reply:
         return None
     return Snapshot(parse_meta(reply[0], int(reply[1])),
-                    [decode_element(e) for e in reply[3:]], partial=bool(int(reply[2])))
+                    decode_elements(reply[3:]), partial=bool(int(reply[2])))
+
+
+def parse_plain_read(reply: Sequence[Any]) -> Snapshot | None:
+    """A snapshot from the MULTI/EXEC read: HGETALL meta, PTTL meta, then LRANGE arch (for
+    'history') and LRANGE msgs (unless 'meta')."""
+    meta, pttl, *lists = reply
+    if not meta:
+        return None
+    elements = [e for part in lists for e in part] if len(lists) > 1 else (lists or [[]])[0]
+    return Snapshot(parse_meta(meta, int(pttl)), decode_elements(elements))
 
 
 def parse_append(sid: str, reply: Sequence[Any], prepared: Sequence[Prepared]) -> AppendResult:
