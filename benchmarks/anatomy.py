@@ -19,7 +19,7 @@ from typing import Any
 
 from redisession import SessionStore
 from redisession._ops import append_args, prepare
-from redisession._scripts import source
+from redisession._scripts import lua_dir, source
 from redisession.testing import redis_url_or_private
 
 from .limits import Limits
@@ -52,6 +52,16 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
 """Each variant is append.lua (with its includes inlined) and these text edits. When an edit no
 longer matches, the variant prints n/a and tests/test_benchmarks.py fails: keep them in step
 with the script."""
+
+
+LEAN = Path(__file__).resolve().parent / "lean_append.lua"
+"""The phase-2 prototype (same KEYS and ARGV as append.lua); see its header."""
+
+
+def lean_source() -> str:
+    """lean_append.lua with lib/session inlined, as _scripts.source does for lua/."""
+    lib = (lua_dir() / "lib" / "session.lua").read_text()
+    return LEAN.read_text().replace('--- @include "lib/session"', lib)
 
 
 def variant(base: str, edits: list[tuple[str, str]]) -> str | None:
@@ -89,22 +99,33 @@ def append_op(store: SessionStore, code: str) -> Callable[[], object]:
     return call
 
 
+def build_ops(store: SessionStore) -> dict[str, Callable[[], object] | None]:
+    """The minimal script, append.lua and its variants, and the phase-2 prototype, each a
+    call on its own steady-state session (None: a variant whose edit no longer applies)."""
+    base = source("append")
+    lim = Limits(store.client, "anatomy", "x" * 200)
+    ops: dict[str, Callable[[], object] | None] = {
+        "minimal append script (limits.py)": lambda: lim.evalsha(1)}
+    for name, edits in VARIANTS.items():
+        code = variant(base, edits)
+        ops[name] = append_op(store, code) if code else None
+    ops[PROTOTYPE] = append_op(store, lean_source())
+    return ops
+
+
+PROTOTYPE = "phase-2 prototype, all guarantees (benchmarks/lean_append.lua)"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.anatomy", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="smoke run: 1 round of 50 calls")
     ap.add_argument("--docs", action="store_true", help=f"write the section to {DOCS}")
     args = ap.parse_args(argv)
     rounds, calls = (1, 50) if args.quick else (ROUNDS, CALLS)
-    base = source("append")
     with redis_url_or_private() as url:
         store = SessionStore.from_url(url, prefix="anatomy")
         version = store.client.info("server")["redis_version"]
-        lim = Limits(store.client, "anatomy", "x" * 200)
-        ops: dict[str, Callable[[], object] | None] = {
-            "minimal append script (limits.py)": lambda: lim.evalsha(1)}
-        for name, edits in VARIANTS.items():
-            code = variant(base, edits)
-            ops[name] = append_op(store, code) if code else None
+        ops = build_ops(store)
         runs: dict[str, list[float]] = {name: [] for name in ops}
         for _ in range(rounds):
             for name, op in ops.items():
