@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import statistics
 import threading
 import time
 from collections import Counter
@@ -98,14 +97,6 @@ class Runner:
                 self.once(store, op)
         return box[0] / calls
 
-    def read_us(self, store: Store, sid: str, calls: int) -> float:
-        times = []
-        for _ in range(calls):
-            t0 = time.perf_counter()
-            store.read(sid)
-            times.append(time.perf_counter() - t0)
-        return statistics.median(times) * 1e6
-
     def contention(self, store: Store, content: Content, seconds: float) -> Sample:
         """WRITERS writers append to one new session for ``seconds`` (threads; tasks with one
         session object each for an async store), then the session is read back and every
@@ -163,9 +154,14 @@ class Runner:
 
 
 def rows_for(runner: Runner, stores: list[Store], content: Content,
-             sids: dict[str, str]) -> list[Row]:
-    """Timed rows, interleaved by the harness: sequential appends and 8 writers, per store."""
+             sids: dict[str, str], reads: dict[tuple[str, int], str]) -> list[Row]:
+    """Timed rows, interleaved by the harness: sequential appends, 8 writers and reads of
+    100 and 1000 messages, per store."""
     rows = []
+    for (name, n), sid in reads.items():
+        st = next(s for s in stores if s.name == name)
+        rows.append(Row(f"read{n}:{name}", lambda s, st=st, sid=sid: run_sync(
+            lambda: st.read(sid), s)))
     for st in stores:
         sid = sids[st.name]
         rows.append(Row(f"seq:{st.name}", lambda s, st=st, sid=sid: runner.rate(

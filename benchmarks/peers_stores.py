@@ -96,7 +96,8 @@ class Minimal(Store):
     append_top = ("evalsha",)
     read_top = ("lrange",)
     trims = True
-    note = "RPUSH, LTRIM, HINCRBY, 2×PEXPIRE in one script; read = LRANGE + json.loads"
+    note = ("RPUSH, LTRIM, HINCRBY, 2×PEXPIRE in one script; each message stored as the JSON of "
+            "all a Message's fields; read = LRANGE + json.loads (the raw read)")
 
     def __init__(self, client: redis.Redis, prefix: str) -> None:
         self.client, self.prefix = client, prefix
@@ -112,7 +113,12 @@ class Minimal(Store):
         return sid
 
     def append(self, sid: str, content: str) -> Any:
-        element = json.dumps({"role": "user", "content": content}, separators=(",", ":"))
+        # every field a redisession Message has, as its JSON form: the same messages
+        seq = next(_ids)
+        element = json.dumps(
+            {"id": f"{seq:032x}", "role": "user", "content": content, "tokens": 204,
+             "name": None, "tool_call_id": None, "tool_calls": None, "metadata": None,
+             "created_at": "2026-11-26T12:00:00.123456Z", "seq": seq}, separators=(",", ":"))
         return self.script(keys=self._keys(sid), args=[self.windows[sid], TTL * 1000, element])
 
     def read(self, sid: str) -> list[Any]:
