@@ -246,19 +246,14 @@ def after_append(entry: Entry | None, result: AppendResult, prepared: Sequence[P
         token_count=result.token_count, total_messages=s.total_messages + len(prepared),
         total_tokens=s.total_tokens + sum(p.tokens for p in prepared),
         total_trimmed=s.total_trimmed + result.trimmed, last_activity=now,
-        expires_in=_expires_in(s.ttl, s.expires_at))
+        expires_in=_expires_in(s.ttl, s.deadline))
     if not s.name:
         update["name"] = name_hint(prepared)
     return s.model_copy(update=update), window
 
 
-def _expires_in(ttl: int, expires_at: datetime | None) -> float:
-    if expires_at is None:
+def _expires_in(ttl: int, deadline: datetime | None) -> float:
+    if deadline is None:
         return float(ttl)
-    left = (expires_at - datetime.now(timezone.utc)).total_seconds()
+    left = (deadline - datetime.now(timezone.utc)).total_seconds()
     return min(float(ttl), max(0.001, left))
-
-
-def expires_in(session: Session) -> float:
-    """Seconds to expiry right after a write: the idle TTL, capped by the absolute deadline."""
-    return _expires_in(session.ttl, session.expires_at)
