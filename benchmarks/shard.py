@@ -54,6 +54,10 @@ async def _work(mode: str, url: str, sids: list[str], seconds: float, ready: Any
     async def one(sid: str) -> None:
         if mode == "redisession append":
             await store.add(sid, "user", content)
+        elif mode == "redisession turn append":  # a chat turn: question and answer, one call
+            await store.append(sid, ("user", content), ("assistant", content))
+        elif mode == "redisession context read":
+            await store.context(sid)
         elif mode == "minimal append":
             await script(keys=[f"shard:{{{sid}}}:l", f"shard:{{{sid}}}:n"],
                          args=[200, 3_600_000, element])
