@@ -19,7 +19,7 @@ from typing import Any
 
 from redisession import SessionStore
 from redisession._ops import append_args, prepare
-from redisession._scripts import lua_dir, source
+from redisession._scripts import source
 from redisession.testing import redis_url_or_private
 
 from .limits import Limits
@@ -41,9 +41,10 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         ("  publish(channel, {type = 'trimmed'", "  local _ = ({type = 'trimmed'")],
     "refreshing every key's TTL on every append (no step)": [
         ("local at = expiry_due(recorded, ttl, now)", "local at = now + ttl")],
-    "without the dedup write (HSET + HLEN)": [
-        ("local new_dedup = remember(ids[1], table.concat(reply, ','), dedup_window)",
-         "local new_dedup = nil")],
+    "without the dedup write (HSET)": [
+        ("local started, new_dedup = remember(ids[1], table.concat(reply, ',') .. digest, "
+         "rotated,\n  dedup_ttl, now)",
+         "local started, new_dedup = nil, nil")],
     "without the dedup lookup (HGET dedup, HGET dedup_prev)": [
         ("local seen = recall(ids[1])", "local seen = false")],
     "without the slot's stats counters (HINCRBY x3)": [
@@ -52,16 +53,6 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
 """Each variant is append.lua (with its includes inlined) and these text edits. When an edit no
 longer matches, the variant prints n/a and tests/test_benchmarks.py fails: keep them in step
 with the script."""
-
-
-LEAN = Path(__file__).resolve().parent / "lean_append.lua"
-"""The phase-2 prototype (same KEYS and ARGV as append.lua); see its header."""
-
-
-def lean_source() -> str:
-    """lean_append.lua with lib/session inlined, as _scripts.source does for lua/."""
-    lib = (lua_dir() / "lib" / "session.lua").read_text()
-    return LEAN.read_text().replace('--- @include "lib/session"', lib)
 
 
 def variant(base: str, edits: list[tuple[str, str]]) -> str | None:
@@ -91,7 +82,7 @@ def append_op(store: SessionStore, code: str) -> Callable[[], object]:
     def call() -> object:
         nonlocal n
         n += 1
-        args[7] = f"{n:032x}"
+        args[8] = f"{n:032x}"  # a new first message id (append's args: _ops.append_args)
         return script(keys=keys, args=args)
 
     for _ in range(store.config.max_messages + 10):
@@ -109,11 +100,7 @@ def build_ops(store: SessionStore) -> dict[str, Callable[[], object] | None]:
     for name, edits in VARIANTS.items():
         code = variant(base, edits)
         ops[name] = append_op(store, code) if code else None
-    ops[PROTOTYPE] = append_op(store, lean_source())
     return ops
-
-
-PROTOTYPE = "phase-2 prototype, all guarantees (benchmarks/lean_append.lua)"
 
 
 def main(argv: list[str] | None = None) -> int:
