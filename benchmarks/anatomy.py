@@ -35,15 +35,15 @@ ROUNDS = 9
 VARIANTS: dict[str, list[tuple[str, str]]] = {
     "append.lua as shipped": [],
     "without PUBLISH (events off)": [
-        ("  if channel == '' then return end\n  local payload",
-         "  if true then return end\n  local payload")],
+        ("local function publish_json(channel, payload)\n  if channel == '' then return end",
+         "local function publish_json(channel, payload)\n  if true then return end")],
     "without the trimmed event (one event per append)": [
-        ("  publish(channel, {type = 'trimmed'", "  local _ = ({type = 'trimmed'")],
+        ("if cut > 0 then\n  publish_json(", "if false then\n  publish_json(")],
     "refreshing every key's TTL on every append (no step)": [
         ("local at = expiry_due(recorded, ttl, now)", "local at = now + ttl")],
     "without the dedup write (HSET)": [
-        ("local started, new_dedup = remember(ids[1], table.concat(reply, ',') .. digest, "
-         "rotated,\n  dedup_ttl, now)",
+        ("local started, new_dedup = remember(ids[1], string.format('%d,%d,%d,%d,%d,%d,0,%d',"
+         "\n  v, first_seq, seq, n, tokens, cut, through) .. digest, rotated, dedup_ttl, now)",
          "local started, new_dedup = nil, nil")],
     "without the dedup lookup (HGET dedup, HGET dedup_prev)": [
         ("local seen = recall(ids[1])", "local seen = false")],

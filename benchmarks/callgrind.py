@@ -24,7 +24,7 @@ import redis
 from redisession import SessionStore
 from redisession.testing import free_port, redis_server_binary
 
-from .anatomy import build_ops
+from .anatomy import append_op, build_ops
 
 TOTAL = re.compile(r"^(?:summary|totals): (\d+)", re.M)
 
@@ -47,9 +47,20 @@ def _instructions(pid: int, out: Path, op: object, calls: int) -> float:
     raise RuntimeError("callgrind wrote no dump")
 
 
+def source_at(rev: str) -> str:
+    """append.lua with lib/session inlined, as they were at git revision ``rev``."""
+    def show(path: str) -> str:
+        return subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True,
+                              check=True, cwd=Path(__file__).resolve().parent).stdout
+    return show("lua/append.lua").replace('--- @include "lib/session"', show("lua/lib/session.lua"))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.callgrind", description=__doc__)
     ap.add_argument("--calls", type=int, default=200, help="calls per variant (default 200)")
+    ap.add_argument("--compare", metavar="REV", action="append", default=[],
+                    help="also price append.lua as it was at git revision REV (a before/after "
+                         "line in the same run); may be repeated")
     args = ap.parse_args(argv)
     if not shutil.which("valgrind") or not shutil.which("callgrind_control"):
         print("valgrind is not installed (Debian: apt-get install valgrind)", file=sys.stderr)
@@ -73,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         bare = store.client.register_script("#!lua\nreturn 1")
         ops = {"EVALSHA of `return 1` (any script call)": lambda: bare(keys=["x"], args=[1]),
                **build_ops(store)}
+        for rev in args.compare:
+            ops[f"append.lua at {rev}"] = append_op(store, source_at(rev))
         counts = {name: _instructions(proc.pid, out, op, args.calls)
                   for name, op in ops.items() if op is not None}
         store.close()
