@@ -40,6 +40,15 @@ from .report import write_docs
 SECTION = "## redisession and its peers"
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 RTTS = (250, 1000)
+METHOD = [
+    "How the table is made (`benchmarks/peers*.py`): every store on one redis-server, the same "
+    "messages, redis-py 8 clients with hiredis. The server CPU row sums `INFO commandstats` "
+    "time of the commands a call sends itself (an EVALSHA or EXEC includes what runs inside "
+    "it); the process CPU row is redis-server's own CPU per call, network included. Round "
+    "trips are counted by wrapping redis-py's socket writes; the network rows add round trips "
+    "× RTT to the loopback time per call. Sequential appends, 8 writers and reads run as "
+    "interleaved rounds, and ratios are medians of per-round ratios. The raw read is `LRANGE` "
+    "+ `json.loads` of the same messages, stored as the JSON of all a `Message`'s fields.", ""]
 
 
 def module_server() -> tuple[str | None, list[str]]:
@@ -226,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         res = measure(args, url, modules)
         cap = None if args.no_shard else shard.run(url, quick=args.quick)
     header = [
+        *METHOD,
         f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; command: "
         f"`python -m benchmarks.peers{' --quick' if args.quick else ''}`",
         f"- one redis-server {info['redis_version']} on loopback"
