@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from secrets import token_hex
 from typing import Any
 
 from cachetools import TTLCache
@@ -115,7 +116,13 @@ def name_hint(prepared: Iterable[Prepared]) -> str:
     """First line of the first user message, cut to NAME_LENGTH characters ('' if none)."""
     for p in prepared:
         if p.message.role == "user":
-            return " ".join(p.message.content.split())[:NAME_LENGTH]
+            # Collapse whitespace in a prefix only: splitting a whole long message on every
+            # append cost microseconds for a hint the script uses once.
+            text = p.message.content
+            head = " ".join(text[:NAME_LENGTH * 4].split())
+            if len(head) < NAME_LENGTH and len(text) > NAME_LENGTH * 4:
+                head = " ".join(text.split())
+            return head[:NAME_LENGTH]
     return ""
 
 
@@ -157,7 +164,7 @@ def create_args(config: SessionConfig, channel: str, sid: str, user_id: str | No
 def new_call_id() -> str:
     """A write call's id: 32 lowercase hex digits, made once per API call. redis-py sends the
     same arguments again on a retry, so the script recognises the retry by it (lib/session)."""
-    return uuid.uuid4().hex
+    return token_hex(16)  # as random as uuid4().hex, without building a UUID object (~3 µs)
 
 
 def call_args(channel: str, config: SessionConfig) -> list[Any]:
