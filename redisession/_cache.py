@@ -161,6 +161,17 @@ class SnapshotCache:
             if entry is not None:
                 self._entries[sid] = replace(entry, stale=True)
 
+    def covers(self, sid: str, v: int, w: str) -> bool:
+        """For an append-only event (``appended``, ``trimmed``): note its version, and say
+        whether `on_event` would change nothing else (no entry, or the entry already has this
+        write: usually the store's own). The listener then skips decoding the event."""
+        with self._lock:
+            self._latest[sid] = max(v, self._latest.get(sid, 0))
+            entry = self._entries.get(sid)
+            if entry is None or v < entry.v:
+                return True
+            return v == entry.v and not (w and entry.w and w != entry.w)
+
     def on_event(self, sid: str, v: int | None, drop: bool, w: str = "") -> None:
         """An event from another instance (or this one): mark the entry stale if the event
         is newer, or ``drop`` it (the session is gone, or its window was rewritten, or the

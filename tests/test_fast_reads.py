@@ -52,3 +52,17 @@ def test_the_multi_exec_read_matches_the_read_script(redis_url: str, prefix: str
         expected = {"window": 3, "history": 5, "meta": 0}[what]
         assert [m.content for m in plain.messages] == \
             [f"message {i}" for i in range(5)][5 - expected:]
+
+
+def test_the_listener_recognises_append_events_without_decoding_them() -> None:
+    from redisession._cache import SnapshotCache
+    from redisession._coherence import append_event
+
+    payload = (b'{"type":"appended","sid":"chat-1","v":7,"w":"' + b"a" * 32 +
+               b'","seq":3,"first_seq":3,"count":1,"n":3,"tokens":9,"ts":1}')
+    assert append_event(payload) == ("chat-1", 7, "a" * 32)
+    assert append_event(b'{"sid":"chat-1","type":"appended","v":7}') is None  # other order
+    assert append_event('{"type":"appended"}') is None
+    cache = SnapshotCache(10, 60)
+    assert cache.covers("chat-1", 7, "a" * 32)  # no entry: nothing to do but note the version
+    assert cache._latest["chat-1"] == 7
