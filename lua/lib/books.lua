@@ -22,16 +22,20 @@ end
 
 -- Adds the token counters to the HSET of meta; `tin`, `tout`: meta's values before.
 local function books_fields(fields, b, tin, tout)
-  if b.tin > 0 then fields[#fields + 1], fields[#fields + 2] = 'tin', (tonumber(tin) or 0) + b.tin end
+  if b.tin > 0 then
+    fields[#fields + 1], fields[#fields + 2] = 'tin', int_str((tonumber(tin) or 0) + b.tin)
+  end
   if b.tout > 0 then
-    fields[#fields + 1], fields[#fields + 2] = 'tout', (tonumber(tout) or 0) + b.tout
+    fields[#fields + 1], fields[#fields + 2] = 'tout', int_str((tonumber(tout) or 0) + b.tout)
   end
 end
 
 -- The counters HSET cannot add: one HINCRBY per tool name, tool errors, and the slot's stats.
 local function count_books(meta, b)
-  for i = 1, #b.tools, 2 do redis.call('HINCRBY', meta, 'tool:' .. b.tools[i], b.tools[i + 1]) end
-  if b.terr > 0 then redis.call('HINCRBY', meta, 'tool_errors', b.terr) end
+  for i = 1, #b.tools, 2 do
+    redis.call('HINCRBY', meta, 'tool:' .. b.tools[i], int_str(b.tools[i + 1]))
+  end
+  if b.terr > 0 then redis.call('HINCRBY', meta, 'tool_errors', int_str(b.terr)) end
   count_stat('tokens_in', b.tin)
   count_stat('tokens_out', b.tout)
   count_stat('tool_calls', b.calls)
