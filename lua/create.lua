@@ -9,8 +9,11 @@ Returns  {meta as a flat HGETALL list, remaining TTL ms}
 Errors   RS_EXISTS a session with this id exists (created by another call)
          RS_INVALID an argument is malformed
 Event    created {type, sid, user, v, ts}
+         expired {type, sid, ts}   for up to 8 other sessions of this slot found past their
+         expiry in `live` (lib/expiry): the index stays bounded without sweep()
 ]]
 --- @include "lib/session"
+--- @include "lib/expiry"
 
 local channel, sid, user, name, metadata = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local ttl = int_arg(ARGV[6], 'ttl')
@@ -41,6 +44,10 @@ else
   expire_all(session_ttl_ms(KEYS[1], now), now)
   count_stat('created', 1)
   publish(channel, {type = 'created', sid = sid, user = user, v = 1, ts = now})
+  if KEYS[9] then
+    local head, tail = own_affixes(channel, sid)
+    expire_due(KEYS[9], KEYS[8], string.match(channel, '^(%S*)'), head, tail, 8, now)
+  end
 end
 
 return {redis.call('HGETALL', KEYS[1]), redis.call('PTTL', KEYS[1])}

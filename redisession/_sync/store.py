@@ -12,7 +12,7 @@ from typing import Any
 
 from redis.exceptions import ResponseError
 
-from .. import _cache, _ops
+from .. import _cache, _durability, _ops
 from .._cache import SnapshotCache
 from .._compat import SyncRetry, redis_sync
 from .._connect import RETRY_ON, backoff, check_server, client_kwargs, decodes_responses, plan
@@ -25,24 +25,28 @@ from .._keys import (
     session_keys,
     user_sessions,
 )
+from .._manage import now_ms as _now_ms
 from .._manage import with_summary
 from .._ops import MessageLike, Snapshot
 from .._scripts import Scripts
 from .._summarizer import Summarizer
 from ..config import ConnectionSettings, SessionConfig
 from ..defaults import EPOCH_CHECK_INTERVAL
-from ..errors import InvalidConfig, SessionNotFound
+from ..errors import InvalidConfig
 from ..models import AppendResult, Message, Session
 from ..tokenizers import Tokenizer, estimate_tokens
 from .listener import Listener
 from .live import LiveMixin
 from .manage import ManageMixin
+from .paged import PagedMixin
+from .scripting import ScriptRunner, durable, report
 from .summary import SummaryMixin
 from .transfer import TransferMixin
+from .upkeep import UpkeepMixin
 
 
 class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
-                        LiveMixin):
+                        LiveMixin, PagedMixin, UpkeepMixin):
     """LLM conversation sessions in Redis, shared by every app instance that uses the same Redis.
 
     Args:
@@ -72,6 +76,10 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
         self._also_close: list[Any] = []  # the Sentinel clients from_url opened
         self._indexed = _ops.recent_set(self.config.index_interval)
         self._scripts = Scripts(client)
+        sc = self._scripts
+        self._call = ScriptRunner(client, self.config,
+                                       (sc.read, sc.read_touch, sc.read_page, sc.dump))
+        self._followup_failures = 0
         self._channel = events_channel(self.config.prefix) if self.config.events else ""
         self._ready = False
         c = self.config
@@ -124,6 +132,7 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
             return
         info = self.client.info()
         problem = check_server(info)
+        _durability.check_server(self.config, info)
         if problem:
             warnings.warn(problem, RuntimeWarning, stacklevel=3)
         self._ready = True
@@ -140,19 +149,13 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
         keys = self._keys(sid)
         self._ensure_ready()
         try:
-            reply = script(keys=list(keys), args=args)
+            reply, short = self._call(script, list(keys), args)
         except ResponseError as e:
             raise _ops.map_error(e, sid) from e
         if self._cache is not None:
             self._after_script(script, sid)
+        report(short, reply)
         return reply
-
-    def _fetch(self, sid: str, what: str = "window", after: int = 0) -> Snapshot:
-        script = self._scripts.read_touch if self.config.touch_on_read else self._scripts.read
-        snap = _ops.parse_read(self._run(script, sid, [what, after]))
-        if snap is None:
-            raise SessionNotFound(sid)
-        return snap
 
     def _read(self, sid: str, what: str = "window", after: int = 0) -> Snapshot:
         """Every read goes through here: the local cache when on, else one round trip."""
@@ -162,6 +165,7 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
 
     # -- writes ----------------------------------------------------------------------------
 
+    @durable
     def create(self, *, session_id: str | None = None, user_id: str | None = None,
                      name: str | None = None, metadata: dict[str, Any] | None = None,
                      ttl: int | None = None, lifetime: int | None = None,
@@ -189,12 +193,14 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
         generation = self._generation(sid)
         reply = self._run(self._scripts.create, sid, args)
         session = _ops.parse_meta(reply[0], int(reply[1]))
-        self._index(sid, session.user_id or "",
-                          int(session.last_activity.timestamp() * 1000), register=True)
+        active = int(session.last_activity.timestamp() * 1000)
+        self._index(sid, session.user_id or "", active, register=True,
+                          due=active + int(reply[1]))
         if self._cache is not None and session.version == 1:
             self._cache_write(sid, (session, []), generation)
         return session
 
+    @durable
     def append(self, session_id: str, *messages: MessageLike) -> AppendResult:
         """Append messages to the window and trim it, in one atomic round trip.
 
@@ -229,6 +235,7 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
         """Append one message: ``add(sid, "user", "Hello")``; extra Message fields as keywords."""
         return self.append(session_id, {"role": role, "content": content, **fields})
 
+    @durable
     def touch(self, session_id: str, ttl: int | None = None) -> float:
         """Refresh the sliding TTL of every key of the session, optionally setting a new one.
 
@@ -239,10 +246,14 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
         args = [self._events_arg(session_id), "" if ttl is None else ttl,
                 int(self.config.touch_events)]
         remaining = int(self._run(self._scripts.touch, session_id, args))
+        if ttl is not None:  # the expiry may have moved earlier than the slot is filed for
+            self._followup(session_id, "the due index update",
+                                 [self._due(session_id, _now_ms() + remaining)])
         if self._cache is not None:  # TTL fields changed without a new version
             self._cache.mark_stale(session_id)
         return remaining / 1000
 
+    @durable
     def clear(self, session_id: str) -> int:
         """Remove every message (window and archive); the session, its state and counters stay.
 
@@ -254,6 +265,7 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
             self._cache.mark_stale(session_id)
         return int(reply[1])
 
+    @durable
     def delete(self, session_id: str) -> bool:
         """Delete the session and all its keys. Returns False if there was nothing to delete."""
         existed, user = self._run(self._scripts.delete, session_id,
@@ -261,8 +273,8 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
         if self._cache is not None:
             self._cache.discard(session_id)
         if user:
-            self.client.zrem(user_sessions(self.config.prefix, _ops._text(user)),
-                                   session_id)
+            self._followup(session_id, "the user index removal", [
+                ("ZREM", user_sessions(self.config.prefix, _ops._text(user)), session_id)])
         return bool(existed)
 
     # -- reads -----------------------------------------------------------------------------
@@ -291,10 +303,14 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
         defaults to the session's (or the store's) ``max_tokens``. A rolling summary, if the
         session has one, comes first as a system message and counts against the budget.
         """
-        snap = self._read(session_id)
-        budget = max_tokens
-        if budget is None:
-            budget = snap.session.max_tokens or self.config.max_tokens
+        if max_tokens is not None:
+            _ops.check_budget(max_tokens)
+        if self._cache is None:  # from the newest end, only as far back as the budget needs
+            snap, budget = self._tail(session_id, max_tokens)
+        else:
+            snap = self._read(session_id)
+            budget = max_tokens if max_tokens is not None else \
+                snap.session.max_tokens or self.config.max_tokens
         return with_summary(snap.session, snap.messages, budget)
 
     # -- lifecycle -------------------------------------------------------------------------

@@ -1,0 +1,91 @@
+"""Pure steps of paged reads (no IO): a big window, archive or export is read ``PAGE``
+elements per call, by seq, so no single command blocks Redis for long and appends between
+pages cannot shift them (lua/read_page.lua).
+
+A paged read is consistent when what it stitched together is what the session held at the
+last page: elements trimmed while it paged are dropped (seq below the last page's head), and
+the count must match the last page's total, else the read starts again (a clear, a summary or
+an import changed the session in place).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+
+from . import defaults
+from ._ops import parse_meta
+from .models import Session
+
+PAGE = defaults.PAGE
+RESTARTS = 3
+"""Paged reads started again before the last try reads in one call (correct, but as slow as
+the session is big): only a session changed in place on every page gets there."""
+
+
+def seq_of(element: bytes) -> int:
+    """The seq in a stored element's header, without decoding its body."""
+    unpacker = msgpack.Unpacker(raw=False)
+    unpacker.feed(element[:32])
+    return int(unpacker.unpack()[0])
+
+
+@dataclass
+class Page:
+    """One reply of read_page.lua."""
+
+    session: Session
+    meta: Any
+    """The meta hash as the script returned it (for export)."""
+    pttl: int
+    head: int
+    total: int
+    elements: list[bytes]
+
+
+def parse_page(reply: Sequence[Any]) -> Page | None:
+    if not reply:
+        return None
+    return Page(parse_meta(reply[0], int(reply[1])), reply[0], int(reply[1]), int(reply[2]),
+                int(reply[3]), list(reply[4:]))
+
+
+class Stitch:
+    """Elements of consecutive pages, oldest first; ``after`` is where the next page starts."""
+
+    def __init__(self, elements: Sequence[bytes]) -> None:
+        self.elements = list(elements)
+        self.restarted = False
+
+    @property
+    def after(self) -> int:
+        return seq_of(self.elements[-1])
+
+    def add(self, page: Page) -> bool:
+        """Take one page; True when it was the last one."""
+        if page.elements and seq_of(page.elements[0]) != self.after + 1:
+            self.elements = list(page.elements)  # where we were was trimmed: from the head
+            self.restarted = True
+        else:
+            self.elements += page.elements
+        return len(page.elements) < PAGE
+
+    def final(self, last: Page) -> list[bytes] | None:
+        """The elements the session held at ``last``, or None when they do not add up."""
+        keep = [e for e in self.elements if seq_of(e) >= last.head]
+        return keep if len(keep) == last.total else None
+
+
+def tokens_of(element: bytes) -> int:
+    unpacker = msgpack.Unpacker(raw=False)
+    unpacker.feed(element[:32])
+    return int(unpacker.unpack()[1])
+
+
+def budget_met(elements: Sequence[bytes], budget: int) -> bool:
+    """True when the newest ``elements`` already hold more than ``budget`` tokens: a context
+    of that budget never reaches further back (``select_context`` stops there)."""
+    return sum(tokens_of(e) for e in elements) > budget

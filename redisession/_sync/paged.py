@@ -1,0 +1,99 @@
+# Generated from redisession/_async by scripts/gen_sync.py: do not edit.
+"""Reads that stay cheap for Redis however big the session: at most ``PAGE`` elements per
+call, stitched together by seq (`redisession._paging`), and ``context`` from the newest end
+only as far back as its token budget reaches.
+
+A mixin of `AsyncSessionStore`; the sync twin is generated.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import _ops, _paging
+from .._codec import decode_element
+from .._ops import Snapshot
+from .._paging import PAGE, RESTARTS, Stitch
+from ..errors import SessionNotFound
+from .base import StoreBase
+
+
+class PagedMixin(StoreBase):
+    """``_fetch`` (every read without the cache), the budgeted tail read, and export dumps."""
+
+    def _page(self, sid: str, what: str, seq: int) -> _paging.Page:
+        page = _paging.parse_page(self._run(self._scripts.read_page, sid,
+                                                  [what, seq, PAGE]))
+        if page is None:
+            raise SessionNotFound(sid)
+        return page
+
+    def _stitch(self, sid: str, what: str, first: list[bytes],
+                      partial: bool) -> tuple[_paging.Page, list[bytes], bool] | None:
+        """The pages after ``first``; None when they did not add up (start again)."""
+        stitch = Stitch(first)
+        mode = "history" if what == "history" else "window"
+        while True:
+            page = self._page(sid, mode, stitch.after)
+            if stitch.add(page):
+                break
+        if partial and not stitch.restarted:  # a delta for the cache: merge_after checks it
+            return page, stitch.elements, True
+        final = stitch.final(page)
+        return None if final is None else (page, final, False)
+
+    def _fetch(self, sid: str, what: str = "window", after: int = 0) -> Snapshot:
+        script = self._scripts.read_touch if self.config.touch_on_read else self._scripts.read
+        for attempt in range(RESTARTS + 1):
+            limit = PAGE if attempt < RESTARTS else ""
+            reply = self._run(script, sid, [what, after, limit])
+            if not reply:
+                raise SessionNotFound(sid)
+            elements = list(reply[3:])
+            session = _ops.parse_meta(reply[0], int(reply[1]))
+            partial = bool(int(reply[2]))
+            if what == "meta" or len(elements) < PAGE or limit == "":
+                return Snapshot(session, [decode_element(e) for e in elements], partial)
+            stitched = self._stitch(sid, what, elements, partial)
+            if stitched is not None:
+                page, elements, partial = stitched
+                return Snapshot(page.session, [decode_element(e) for e in elements], partial)
+        raise AssertionError("unreachable: the last attempt reads in one call")
+
+    def _tail(self, sid: str, budget: int | None) -> tuple[Snapshot, int]:
+        """The newest window messages, back to where ``budget`` tokens are used up (or the
+        whole window), as of the first call's version: pages by seq cannot shift. Returns
+        them and the budget (None: the session's ``max_tokens``, else the store's)."""
+        script = self._scripts.read_touch if self.config.touch_on_read else self._scripts.read
+        reply = self._run(script, sid, ["tail", 0, PAGE])
+        if not reply:
+            raise SessionNotFound(sid)
+        session = _ops.parse_meta(reply[0], int(reply[1]))
+        if budget is None:
+            budget = session.max_tokens or self.config.max_tokens
+        elements = list(reply[3:])
+        while (len(elements) < session.message_count and elements
+               and not _paging.budget_met(elements, budget)):
+            page = self._page(sid, "before", _paging.seq_of(elements[0]))
+            if not page.elements or _paging.seq_of(page.elements[-1]) + 1 != \
+                    _paging.seq_of(elements[0]):
+                break  # the older part was trimmed meanwhile: the window has moved on
+            elements = page.elements + elements
+        return Snapshot(session, [decode_element(e) for e in elements]), budget
+
+    def _dump(self, sid: str) -> list[Any]:
+        """``dump.lua``'s reply for export, its window and archive read in pages when big."""
+        dump = self._run(self._scripts.dump, sid, [PAGE])
+        if not dump or len(dump) < 6:
+            return list(dump)
+        for _ in range(RESTARTS):
+            first = self._page(sid, "history", -1)
+            stitched = self._stitch(sid, "history", first.elements, False) \
+                if len(first.elements) >= PAGE else (first, first.elements, False)
+            if stitched is None:
+                continue
+            page, elements, _ = stitched
+            n = page.session.message_count
+            return [page.meta, page.pttl, dump[2], elements[len(elements) - n:],
+                    elements[:len(elements) - n]]
+        return list(self._run(self._scripts.dump, sid, [""]))
