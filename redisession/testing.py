@@ -13,14 +13,14 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import redis
 
-__all__ = ["RedisCluster3", "RedisSentinelSet", "RedisServer", "free_port", "redis_url_or_private",
-           "redis_server_binary"]
+__all__ = ["RedisCluster3", "RedisClusterReplicas", "RedisSentinelSet", "RedisServer", "free_port",
+           "redis_url_or_private", "redis_server_binary"]
 
 
 def redis_server_binary() -> str:
@@ -196,6 +196,125 @@ class RedisCluster3:
             node.cleanup()
 
     def __enter__(self) -> RedisCluster3:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()
+
+
+class RedisClusterReplicas:
+    """A local Redis Cluster of three masters, each with one replica (for failover drills).
+
+    `promote` kills a master (SIGKILL) and makes its replica take over at once
+    (``CLUSTER FAILOVER TAKEOVER``), as an operator or the cluster's own election would.
+    """
+
+    def __init__(self) -> None:
+        conf = {"cluster-enabled": "yes", "cluster-node-timeout": "2000",
+                "cluster-config-file": "nodes.conf", "cluster-replica-validity-factor": "0"}
+        self.masters = [RedisServer(dict(conf)) for _ in range(3)]
+        self.replicas = [RedisServer(dict(conf)) for _ in range(3)]
+
+    @property
+    def nodes(self) -> list[RedisServer]:
+        return [*self.masters, *self.replicas]
+
+    @property
+    def url(self) -> str:
+        return f"redis+cluster://127.0.0.1:{self.masters[0].port}/0"
+
+    @staticmethod
+    def node_id(node: RedisServer) -> str:
+        with node.client() as c:
+            return str(c.execute_command("CLUSTER", "MYID").decode())
+
+    def start(self, timeout: float = 30.0) -> RedisClusterReplicas:
+        try:
+            for node in self.nodes:
+                node.start()
+            ranges = [(0, 5460), (5461, 10922), (10923, 16383)]
+            for node, (lo, hi) in zip(self.masters, ranges, strict=True):
+                with node.client() as c:
+                    c.execute_command("CLUSTER", "ADDSLOTSRANGE", lo, hi)
+            with self.masters[0].client() as c:
+                for node in self.nodes[1:]:
+                    c.execute_command("CLUSTER", "MEET", "127.0.0.1", node.port)
+            deadline = time.monotonic() + timeout
+            self._wait(deadline, lambda n: "cluster_known_nodes:6" in self._info(n))
+            for master, replica in zip(self.masters, self.replicas, strict=True):
+                master_id = self.node_id(master)
+                while True:  # the replica must have heard of its master first
+                    try:
+                        with replica.client() as c:
+                            c.execute_command("CLUSTER", "REPLICATE", master_id)
+                        break
+                    except redis.ResponseError:
+                        if time.monotonic() > deadline:
+                            raise
+                        time.sleep(0.1)
+            self._wait(deadline, lambda n: "cluster_state:ok" in self._info(n))
+            self._wait(deadline, self._synced, self.replicas)
+            return self
+        except BaseException:
+            self.cleanup()
+            raise
+
+    @staticmethod
+    def _info(node: RedisServer) -> str:
+        with node.client() as c:
+            return str(c.execute_command("CLUSTER", "INFO").decode())
+
+    @staticmethod
+    def _synced(node: RedisServer) -> bool:
+        with node.client() as c:
+            return bool(c.info("replication").get("master_link_status") == "up")
+
+    def _wait(self, deadline: float, ok: Callable[[RedisServer], bool],
+              nodes: Sequence[RedisServer] | None = None) -> None:
+        while not all(ok(n) for n in (nodes if nodes is not None else self.nodes)):
+            if time.monotonic() > deadline:
+                raise RuntimeError("cluster with replicas did not come up in time")
+            time.sleep(0.1)
+
+    def promote(self, index: int, timeout: float = 20.0) -> None:
+        """Kill master ``index`` and make its replica the master of its slots; then the two
+        swap places (the killed node restarts as an empty replica of the new master)."""
+        old, new = self.masters[index], self.replicas[index]
+        old.kill()
+        with new.client() as c:
+            c.execute_command("CLUSTER", "FAILOVER", "TAKEOVER")
+        deadline = time.monotonic() + timeout
+        while True:
+            with new.client() as c:
+                if c.info("replication").get("role") == "master":
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError("the replica did not take over")
+            time.sleep(0.05)
+        (old.dir / "nodes.conf").unlink(missing_ok=True)  # rejoin as a new, empty node
+        for f in old.dir.glob("*.rdb"):
+            f.unlink()
+        old.start()
+        with new.client() as c:
+            c.execute_command("CLUSTER", "MEET", "127.0.0.1", old.port)
+        self.masters[index], self.replicas[index] = new, old
+        new_id = self.node_id(new)
+        while True:
+            try:
+                with old.client() as c:
+                    c.execute_command("CLUSTER", "REPLICATE", new_id)
+                break
+            except redis.ResponseError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        self._wait(deadline, self._synced, [old])
+
+    def cleanup(self) -> None:
+        for node in self.nodes:
+            node.cleanup()
+
+    def __enter__(self) -> RedisClusterReplicas:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
