@@ -21,6 +21,7 @@ from ._ops import parse_meta
 from .models import Session
 
 PAGE = defaults.PAGE
+"""Read at call time, so a test may set a small one."""
 RESTARTS = 3
 """Paged reads started again before the last try reads in one call (correct, but as slow as
 the session is big): only a session changed in place on every page gets there."""

@@ -24,7 +24,6 @@ from redisession import (
 from redisession.testing import RedisClusterReplicas, RedisServer
 
 
-
 class Awaitable:
     """A sync store whose methods can be awaited, so one test drives both flavours."""
 

@@ -12,7 +12,7 @@ from typing import Any
 from .. import _ops, _paging
 from .._codec import decode_element
 from .._ops import Snapshot
-from .._paging import PAGE, RESTARTS, Stitch
+from .._paging import RESTARTS, Stitch
 from ..errors import SessionNotFound
 from .base import AsyncStoreBase
 
@@ -22,7 +22,7 @@ class AsyncPagedMixin(AsyncStoreBase):
 
     async def _page(self, sid: str, what: str, seq: int) -> _paging.Page:
         page = _paging.parse_page(await self._run(self._scripts.read_page, sid,
-                                                  [what, seq, PAGE]))
+                                                  [what, seq, _paging.PAGE]))
         if page is None:
             raise SessionNotFound(sid)
         return page
@@ -44,14 +44,14 @@ class AsyncPagedMixin(AsyncStoreBase):
     async def _fetch(self, sid: str, what: str = "window", after: int = 0) -> Snapshot:
         script = self._scripts.read_touch if self.config.touch_on_read else self._scripts.read
         for attempt in range(RESTARTS + 1):
-            limit = PAGE if attempt < RESTARTS else ""
+            limit = _paging.PAGE if attempt < RESTARTS else ""
             reply = await self._run(script, sid, [what, after, limit])
             if not reply:
                 raise SessionNotFound(sid)
             elements = list(reply[3:])
             session = _ops.parse_meta(reply[0], int(reply[1]))
             partial = bool(int(reply[2]))
-            if what == "meta" or len(elements) < PAGE or limit == "":
+            if what == "meta" or len(elements) < _paging.PAGE or limit == "":
                 return Snapshot(session, [decode_element(e) for e in elements], partial)
             stitched = await self._stitch(sid, what, elements, partial)
             if stitched is not None:
@@ -64,7 +64,7 @@ class AsyncPagedMixin(AsyncStoreBase):
         whole window), as of the first call's version: pages by seq cannot shift. Returns
         them and the budget (None: the session's ``max_tokens``, else the store's)."""
         script = self._scripts.read_touch if self.config.touch_on_read else self._scripts.read
-        reply = await self._run(script, sid, ["tail", 0, PAGE])
+        reply = await self._run(script, sid, ["tail", 0, _paging.PAGE])
         if not reply:
             raise SessionNotFound(sid)
         session = _ops.parse_meta(reply[0], int(reply[1]))
@@ -82,13 +82,13 @@ class AsyncPagedMixin(AsyncStoreBase):
 
     async def _dump(self, sid: str) -> list[Any]:
         """``dump.lua``'s reply for export, its window and archive read in pages when big."""
-        dump = await self._run(self._scripts.dump, sid, [PAGE])
+        dump = await self._run(self._scripts.dump, sid, [_paging.PAGE])
         if not dump or len(dump) < 6:
             return list(dump)
         for _ in range(RESTARTS):
             first = await self._page(sid, "history", -1)
             stitched = await self._stitch(sid, "history", first.elements, False) \
-                if len(first.elements) >= PAGE else (first, first.elements, False)
+                if len(first.elements) >= _paging.PAGE else (first, first.elements, False)
             if stitched is None:
                 continue
             page, elements, _ = stitched
