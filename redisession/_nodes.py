@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio.cluster import PipelineCommand
+from redis.exceptions import RedisClusterException, RedisError
 
 
 def is_cluster(client: Any) -> bool:
@@ -46,14 +47,21 @@ def pipeline_sync(client: Any, key: str, commands: Sequence[tuple[Any, ...]]) ->
 
 
 async def refresh_async(client: Any, pause: float) -> None:
-    """After a connection error or MOVED: wait ``pause`` s, then re-read the cluster's slots."""
+    """After a connection error or MOVED: wait ``pause`` s, then re-read the cluster's slots
+    (a cluster in the middle of a failover may not answer yet: the next try finds out)."""
     await asyncio.sleep(pause)
     if is_cluster(client):
-        await client.nodes_manager.initialize()
+        try:
+            await client.nodes_manager.initialize()
+        except (RedisError, RedisClusterException):
+            pass
 
 
 def refresh_sync(client: Any, pause: float) -> None:
     """The sync twin of `refresh_async`."""
     time.sleep(pause)
     if is_cluster(client):
-        client.nodes_manager.initialize()
+        try:
+            client.nodes_manager.initialize()
+        except (RedisError, RedisClusterException):
+            pass

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import redis
 
-__all__ = ["RedisCluster3", "RedisClusterReplicas", "RedisSentinelSet", "RedisServer", "free_port",
-           "redis_url_or_private", "redis_server_binary"]
+__all__ = ["FastSentinelSet", "RedisCluster3", "RedisClusterReplicas", "RedisSentinelSet",
+           "RedisServer", "free_port", "redis_url_or_private", "redis_server_binary"]
 
 
 def redis_server_binary() -> str:
@@ -276,11 +276,26 @@ class RedisClusterReplicas:
                 raise RuntimeError("cluster with replicas did not come up in time")
             time.sleep(0.1)
 
-    def promote(self, index: int, timeout: float = 20.0) -> None:
+    @staticmethod
+    def _owns_slots(node: RedisServer, node_id: str) -> bool:
+        """True when ``node`` sees ``node_id`` as a master serving slots."""
+        with node.client() as c:
+            lines = c.execute_command("CLUSTER", "NODES").decode().splitlines()
+        return any(line.startswith(node_id) and "master" in line.split()[2]
+                   and len(line.split()) > 8 for line in lines)
+
+    def promote(self, index: int, stall: float = 0.0, timeout: float = 20.0) -> None:
         """Kill master ``index`` and make its replica the master of its slots; then the two
-        swap places (the killed node restarts as an empty replica of the new master)."""
+        swap places (the killed node restarts as an empty replica of the new master). With
+        ``stall``, the replica is stopped (SIGSTOP) that many seconds before the kill and
+        resumed after it, so it misses the master's last writes, as a lagging replica does."""
         old, new = self.masters[index], self.replicas[index]
+        old_id = self.node_id(old)
+        if stall:
+            new.pause()
+            time.sleep(stall)
         old.kill()
+        new.resume()
         with new.client() as c:
             c.execute_command("CLUSTER", "FAILOVER", "TAKEOVER")
         deadline = time.monotonic() + timeout
@@ -291,6 +306,15 @@ class RedisClusterReplicas:
             if time.monotonic() > deadline:
                 raise RuntimeError("the replica did not take over")
             time.sleep(0.05)
+        new_id = self.node_id(new)
+        self._wait(deadline, lambda n: n is old or self._owns_slots(n, new_id))
+        for node in self.nodes:  # the dead node's id: gone from every view of the cluster
+            if node is not old:
+                with node.client() as c:
+                    try:
+                        c.execute_command("CLUSTER", "FORGET", old_id)
+                    except redis.ResponseError:
+                        pass  # this node had already forgotten it
         (old.dir / "nodes.conf").unlink(missing_ok=True)  # rejoin as a new, empty node
         for f in old.dir.glob("*.rdb"):
             f.unlink()
@@ -298,7 +322,6 @@ class RedisClusterReplicas:
         with new.client() as c:
             c.execute_command("CLUSTER", "MEET", "127.0.0.1", old.port)
         self.masters[index], self.replicas[index] = new, old
-        new_id = self.node_id(new)
         while True:
             try:
                 with old.client() as c:
@@ -309,6 +332,9 @@ class RedisClusterReplicas:
                     raise
                 time.sleep(0.1)
         self._wait(deadline, self._synced, [old])
+        # every node knows every other (and no ghost), so the next promote can take over
+        self._wait(deadline, lambda n: "cluster_known_nodes:6" in self._info(n)
+                   and "cluster_state:ok" in self._info(n))
 
     def cleanup(self) -> None:
         for node in self.nodes:
@@ -374,6 +400,49 @@ class RedisSentinelSet:
 
     def __exit__(self, *exc: object) -> None:
         self.cleanup()
+
+
+class FastSentinelSet(RedisSentinelSet):
+    """`RedisSentinelSet` tuned for repeated failover drills: the primary is judged down
+    after 500 ms, and a failover may follow the previous one after 2 s (Sentinel waits twice
+    ``failover-timeout`` between failovers of one master)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        name = self.service
+        self.sentinel.sentinel_lines = [
+            f"sentinel monitor {name} 127.0.0.1 {self.primary.port} 1",
+            f"sentinel down-after-milliseconds {name} 500",
+            f"sentinel failover-timeout {name} 1000"]
+
+    def fail_over(self, stall: float = 0.2, timeout: float = 20.0) -> None:
+        """Stall the replica (SIGSTOP) ``stall`` s, kill -9 the primary, resume the replica,
+        wait for Sentinel to promote it, then restart the old primary (empty: no AOF) as the
+        new primary's replica and wait until it is in sync and known to Sentinel."""
+        old, new = self.primary, self.replica
+        new.pause()
+        time.sleep(stall)
+        old.kill()
+        new.resume()
+        deadline = time.monotonic() + timeout
+        while self.master_port() != new.port:
+            if time.monotonic() > deadline:
+                raise RuntimeError("Sentinel did not promote the replica in time")
+            time.sleep(0.05)
+        old.config["replicaof"] = f"127.0.0.1 {new.port}"
+        old.start()
+        self.primary, self.replica = new, old
+        while True:
+            with old.client() as c, self.sentinel.client() as s:
+                synced = c.info("replication").get("master_link_status") == "up"
+                known = [r for r in s.sentinel_slaves(self.service)
+                         if r["port"] == old.port and r["master-link-status"] == "ok"
+                         and "s_down" not in r["flags"]]
+            if synced and known:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError("the old primary did not come back as a replica in time")
+            time.sleep(0.05)
 
 
 @contextmanager
