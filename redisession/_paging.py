@@ -59,19 +59,17 @@ class Stitch:
 
     def __init__(self, elements: Sequence[bytes]) -> None:
         self.elements = list(elements)
-        self.restarted = False
 
     @property
     def after(self) -> int:
         return seq_of(self.elements[-1])
 
     def add(self, page: Page) -> bool:
-        """Take one page; True when it was the last one."""
-        if page.elements and seq_of(page.elements[0]) != self.after + 1:
-            self.elements = list(page.elements)  # where we were was trimmed: from the head
-            self.restarted = True
-        else:
-            self.elements += page.elements
+        """Take one page; True when it was the last one. Pages hold seqs above ``after`` only,
+        so the elements stay in order; a page that does not start at ``after + 1`` follows a
+        gap (archive and window apart) or a trim (what came next is gone: `final` drops what
+        the session no longer holds, and the cache's merge checks a delta)."""
+        self.elements += page.elements
         return len(page.elements) < PAGE
 
     def final(self, last: Page) -> list[bytes] | None:

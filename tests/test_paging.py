@@ -81,3 +81,21 @@ def test_reads_stay_consistent_while_another_client_appends(store: SessionStore,
     finally:
         stop.set()
         t.join(10)
+
+
+def test_the_cache_refreshes_a_big_delta_in_pages(redis_url: str, prefix: str,
+                                                  small_pages: None) -> None:
+    settings: dict[str, Any] = dict(prefix=prefix, max_messages=30, max_history=25)
+    with SessionStore.from_url(redis_url, cache_size=10, cache_max_age=60.0,
+                               consistency="strict", **settings) as cached, \
+            SessionStore.from_url(redis_url, **settings) as other:
+        sid = cached.create().id
+        cached.add(sid, "user", "first")
+        assert len(cached.messages(sid)) == 1  # now cached
+        for i in range(13):  # 13 new messages: the 'after' read takes 4 pages
+            other.add(sid, "user", f"other{i}")
+        assert cached.messages(sid) == other.messages(sid)
+        assert cached.cache_info().refreshes >= 1
+        for i in range(40):  # the cached part is trimmed away meanwhile: a whole-window read
+            other.add(sid, "user", f"more{i}")
+        assert cached.messages(sid) == other.messages(sid)

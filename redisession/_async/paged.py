@@ -36,7 +36,7 @@ class AsyncPagedMixin(AsyncStoreBase):
             page = await self._page(sid, mode, stitch.after)
             if stitch.add(page):
                 break
-        if partial and not stitch.restarted:  # a delta for the cache: merge_after checks it
+        if partial:  # a delta for the cache: merge_after checks it fits the cached window
             return page, stitch.elements, True
         final = stitch.final(page)
         return None if final is None else (page, final, False)
