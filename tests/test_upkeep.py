@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from redisession import Event, SessionStore
+from redisession import AsyncSessionStore, Event, SessionStore
 from redisession._keys import due_key, session_keys
 from redisession._slots import slot_tag
 from redisession.testing import RedisServer
@@ -112,3 +112,37 @@ def test_an_index_update_refused_for_memory_does_not_fail_the_write(
         assert [x.id for x in plain.list_sessions("u1")] == ["s1"]
         with server.client() as c:
             assert c.zscore(due_key("rs"), slot_tag("s1")) is not None
+
+
+class AsyncFillsUp(AsyncSessionStore):
+    """`FillsUpAfterEachScript` for the asyncio store."""
+
+    server: RedisServer
+
+    async def _followup(self, sid: str, what: str,
+                        commands: Sequence[tuple[Any, ...]]) -> bool:
+        with self.server.client() as c:
+            c.config_set("maxmemory", int(c.info("memory")["used_memory"]) - 1024 * 1024)
+        try:
+            return await super()._followup(sid, what, commands)
+        finally:
+            with self.server.client() as c:
+                c.config_set("maxmemory", 0)
+
+
+async def test_async_follow_ups_refused_for_memory_leave_each_call_successful(
+        server: RedisServer) -> None:
+    async with AsyncSessionStore.from_url(server.url) as plain:
+        await plain.create(user_id="warm")
+    store = AsyncFillsUp.from_url(server.url, index_interval=0)
+    store.server = server
+    async with store:
+        assert (await store.create(session_id="a1", user_id="u2")).id == "a1"
+        assert (await store.add("a1", "user", "hi")).last_seq == 1
+        assert await store.touch("a1", ttl=600) > 0
+        assert (await store.stats()).followup_failures == 3
+    async with AsyncSessionStore.from_url(server.url) as plain:
+        await plain.repair_indexes()
+        assert [x.id for x in await plain.list_sessions("u2")] == ["a1"]
+        assert await plain.delete("a1")
+        assert await plain.list_sessions("u2") == []
