@@ -48,13 +48,21 @@ def _version(info: dict[str, Any]) -> tuple[int, ...]:
                  if x.isdigit())
 
 
-def check_server(config: SessionConfig, info: dict[str, Any]) -> None:
-    """Refuse ``durability="aof"`` on a server without WAITAOF (``info``: one node's INFO)."""
-    if config.durability != "aof":
-        return
-    if "redis_version" not in info:  # a cluster client answers INFO per node
-        info = next((v for v in info.values() if isinstance(v, dict)), info)
-    if _version(info) < WAITAOF_VERSION:
+def check_server(config: SessionConfig, info: dict[str, Any]) -> str | None:
+    """Refuse ``durability="aof"`` on a server without WAITAOF (``info``: INFO, per node on
+    Cluster); return a warning when the primary has fewer replicas than every write needs."""
+    if config.durability == "none":
+        return None
+    if "redis_version" not in info:  # a cluster client answers INFO per node: a primary's
+        nodes = [v for v in info.values() if isinstance(v, dict)]
+        info = next((v for v in nodes if v.get("role") == "master"), nodes[0] if nodes else {})
+    if config.durability == "aof" and _version(info) < WAITAOF_VERSION:
         raise UnsupportedServer(
             f"durability='aof' needs WAITAOF (Redis 7.2 or newer); this server is Redis "
             f"{info.get('redis_version', '?')}: use durability='replicas' (WAIT) or upgrade")
+    replicas = int(info.get("connected_slaves", config.min_replicas))
+    if replicas < config.min_replicas:
+        return (f"durability={config.durability!r} asks {config.min_replicas} replica(s) to "
+                f"confirm each write, but the primary has {replicas} connected: writes will "
+                "raise DurabilityError until enough replicas are connected")
+    return None

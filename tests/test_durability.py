@@ -21,6 +21,7 @@ from redisession import (
     SessionStore,
     UnsupportedServer,
 )
+from redisession._durability import shortfall, wait_command
 from redisession.testing import RedisClusterReplicas, RedisServer
 
 
@@ -164,3 +165,29 @@ async def test_cluster_waits_on_the_node_that_owns_the_slot(
         assert [m.content for m in await store.messages(sessions[0].id)] == ["hi", "unconfirmed"]
     finally:
         await close_store(store)
+
+
+def test_waitaof_replies_are_read_as_local_fsync_plus_replicas() -> None:
+    aof = SessionConfig(durability="aof", min_replicas=1)
+    assert wait_command(aof) == ("WAITAOF", 1, 1, 1000)
+    assert shortfall(aof, [1, 1]) is None
+    assert shortfall(aof, [1, 0]) == (0, 1)
+    assert shortfall(aof, [0, 1]) == (0, 1)  # the primary's own fsync did not happen
+    local_only = SessionConfig(durability="aof", min_replicas=0)
+    assert shortfall(local_only, [1, 0]) is None
+    assert wait_command(SessionConfig()) is None
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+async def test_a_primary_without_replicas_is_warned_about_and_writes_say_so(
+        flavour: str, prefix: str) -> None:
+    with RedisServer() as lone:
+        store = make(flavour, lone.url, prefix=prefix, durability="replicas",
+                     durability_timeout=0.05)
+        try:
+            with pytest.warns(RuntimeWarning, match="0 connected"):
+                with pytest.raises(DurabilityError) as info:
+                    await store.create(session_id="solo")
+            assert info.value.result.id == "solo" and await store.exists("solo")
+        finally:
+            await close_store(store)

@@ -130,10 +130,9 @@ class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin,
         if self._ready:
             return
         info = await self.client.info()
-        problem = check_server(info)
-        _durability.check_server(self.config, info)
-        if problem:
-            warnings.warn(problem, RuntimeWarning, stacklevel=3)
+        for problem in (check_server(info), _durability.check_server(self.config, info)):
+            if problem:
+                warnings.warn(problem, RuntimeWarning, stacklevel=3)
         self._ready = True
         if self.config.sweep_interval:
             await self._listener.ensure_started()

@@ -131,10 +131,9 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
         if self._ready:
             return
         info = self.client.info()
-        problem = check_server(info)
-        _durability.check_server(self.config, info)
-        if problem:
-            warnings.warn(problem, RuntimeWarning, stacklevel=3)
+        for problem in (check_server(info), _durability.check_server(self.config, info)):
+            if problem:
+                warnings.warn(problem, RuntimeWarning, stacklevel=3)
         self._ready = True
         if self.config.sweep_interval:
             self._listener.ensure_started()
