@@ -32,6 +32,15 @@ def wait_command(config: SessionConfig) -> tuple[Any, ...] | None:
     return None
 
 
+def barrier(first_key: str) -> tuple[Any, ...]:
+    """A write that always replicates, sent between a script and its WAIT: WAIT waits for the
+    connection's last *replicated* write, and a script that writes nothing (a retried call
+    found already done, whose first attempt's connection dropped before its WAIT answered)
+    would leave WAIT nothing to wait for. The key is in the session's slot and lives 1 ms; its
+    reply is ignored (under OOM it is refused, and WAIT still runs)."""
+    return ("SET", first_key.rsplit(":", 1)[0] + ":wait", "", "PX", 1)
+
+
 def shortfall(config: SessionConfig, reply: Any) -> tuple[int, int] | None:
     """``(confirmed, required)`` when the WAIT/WAITAOF ``reply`` falls short, else None."""
     required = config.min_replicas

@@ -20,7 +20,8 @@ from pathlib import Path
 import redis
 
 __all__ = ["FastSentinelSet", "RedisCluster3", "RedisClusterReplicas", "RedisSentinelSet",
-           "RedisServer", "free_port", "redis_url_or_private", "redis_server_binary"]
+           "RedisServer", "free_port", "redis_url_or_private", "redis_server_binary",
+           "wait_streaming"]
 
 
 def redis_server_binary() -> str:
@@ -254,6 +255,8 @@ class RedisClusterReplicas:
                         time.sleep(0.1)
             self._wait(deadline, lambda n: "cluster_state:ok" in self._info(n))
             self._wait(deadline, self._synced, self.replicas)
+            for master in self.masters:
+                wait_streaming(master, deadline - time.monotonic())
             return self
         except BaseException:
             self.cleanup()
@@ -332,6 +335,7 @@ class RedisClusterReplicas:
                     raise
                 time.sleep(0.1)
         self._wait(deadline, self._synced, [old])
+        wait_streaming(new, deadline - time.monotonic())
         # every node knows every other (and no ghost), so the next promote can take over
         self._wait(deadline, lambda n: "cluster_known_nodes:6" in self._info(n)
                    and "cluster_state:ok" in self._info(n))
@@ -421,17 +425,7 @@ class FastSentinelSet(RedisSentinelSet):
         return self
 
     def _wait_streaming(self, deadline: float) -> None:
-        """Until the primary streams writes to the replica: after a diskless sync Redis 7
-        holds the stream back until the replica's first ACK (up to a second), and a
-        failover before that loses everything since the sync."""
-        while True:
-            with self.primary.client() as c:
-                replica = c.info("replication").get("slave0") or {}
-            if isinstance(replica, dict) and int(replica.get("offset", 0)) > 0:
-                return
-            if time.monotonic() > deadline:
-                raise RuntimeError("the replica never acknowledged the replication stream")
-            time.sleep(0.05)
+        wait_streaming(self.primary, deadline - time.monotonic())
 
     def fail_over(self, stall: float = 0.2, timeout: float = 30.0) -> None:
         """Stall the replica (SIGSTOP) ``stall`` s, kill -9 the primary, resume the replica,
@@ -461,6 +455,27 @@ class FastSentinelSet(RedisSentinelSet):
             if time.monotonic() > deadline:
                 raise RuntimeError("the old primary did not come back as a replica in time")
             time.sleep(0.05)
+
+
+def wait_streaming(primary: RedisServer, timeout: float = 10.0, replicas: int = 1) -> None:
+    """Until ``primary`` streams its writes to ``replicas`` replicas. After a diskless sync
+    Redis 7 holds the stream back until the replica's first ACK (up to a second): a WAIT
+    before that counts no one, and a failover before that loses everything since the sync.
+    Probes with a 1-second key and WAIT, as a durable write would."""
+    deadline = time.monotonic() + timeout
+    probes = (f"redisession-testing:probe:{i}" for i in range(10**6))
+    probe = next(probes)
+    with primary.client() as c:
+        while True:
+            try:
+                c.set(probe, 1, px=1000)
+            except redis.exceptions.ResponseError:  # MOVED: on Cluster, a key of this node
+                probe = next(probes)
+                continue
+            if int(c.execute_command("WAIT", replicas, 100)) >= replicas:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError("the replica never acknowledged the replication stream")
 
 
 @contextmanager

@@ -17,12 +17,13 @@ from redisession import (
     AsyncSessionStore,
     DurabilityError,
     InvalidConfig,
+    Message,
     SessionConfig,
     SessionStore,
     UnsupportedServer,
 )
 from redisession._durability import shortfall, wait_command
-from redisession.testing import RedisClusterReplicas, RedisServer
+from redisession.testing import RedisClusterReplicas, RedisServer, wait_streaming
 
 
 class Awaitable:
@@ -56,6 +57,7 @@ def pair() -> Iterator[tuple[RedisServer, RedisServer]]:
             while c.info("replication").get("master_link_status") != "up":
                 assert time.monotonic() < deadline, "replica did not sync"
                 time.sleep(0.05)
+        wait_streaming(primary)
         yield primary, replica
 
 
@@ -191,3 +193,33 @@ async def test_a_primary_without_replicas_is_warned_about_and_writes_say_so(
             assert info.value.result.id == "solo" and await store.exists("solo")
         finally:
             await close_store(store)
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+async def test_a_retry_found_already_done_still_waits_for_the_replica(
+        flavour: str, pair: tuple[RedisServer, RedisServer], prefix: str) -> None:
+    """A retry on a new connection (the first one dropped) writes nothing (dedup); it must
+    still not be acknowledged while no replica has the write. (The store puts a 1 ms write
+    between script and WAIT so WAIT has a write of its own connection to wait for; Redis
+    7.0.15 also waits on a connection without writes, other versions need not.)"""
+    primary, replica = pair
+    settings: dict[str, Any] = dict(prefix=prefix, durability="replicas",
+                                    durability_timeout=0.2)
+    first, retry = make(flavour, primary.url, **settings), make(flavour, primary.url, **settings)
+    try:
+        s = await first.create()
+        await retry.get(s.id)  # its connection is open before the stall
+        message = Message(role="user", content="once")
+        replica.pause()
+        try:
+            with pytest.raises(DurabilityError):
+                await first.append(s.id, message)
+            with pytest.raises(DurabilityError) as again:  # same call, another connection
+                await retry.append(s.id, message)
+            assert again.value.result.duplicate
+        finally:
+            replica.resume()
+        assert [m.id for m in await first.messages(s.id)] == [message.id]  # stored once
+    finally:
+        await close_store(first)
+        await close_store(retry)

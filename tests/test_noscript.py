@@ -16,7 +16,7 @@ import pytest
 import redis
 
 from redisession import AsyncSessionStore, SessionStore
-from redisession.testing import RedisCluster3, RedisServer
+from redisession.testing import RedisCluster3, RedisServer, wait_streaming
 
 SECONDS = 1.5
 
@@ -31,6 +31,7 @@ def servers() -> Iterator[tuple[RedisServer, RedisCluster3]]:
             while c.info("replication").get("master_link_status") != "up":
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
+        wait_streaming(primary)
         yield primary, cluster
 
 

@@ -99,12 +99,14 @@ class AsyncScriptRunner:
                        args: list[Any]) -> tuple[Any, tuple[int, int] | None]:
         assert self._wait is not None
         call: tuple[Any, ...] = ("EVALSHA", script.sha, len(keys), *keys, *args)
+        barrier = _durability.barrier(keys[0])
         attempt = 0
         while True:
             attempt += 1
             last = attempt >= ATTEMPTS
             try:
-                reply, waited = await pipeline_async(self.client, keys[0], [call, self._wait])
+                reply, _, waited = await pipeline_async(self.client, keys[0],
+                                                        [call, barrier, self._wait])
             except (ConnectionError, TimeoutError):
                 if last or not is_cluster(self.client):
                     raise  # standalone and Sentinel: redis-py's pipeline retried already
