@@ -427,7 +427,7 @@ class FastSentinelSet(RedisSentinelSet):
     def _wait_streaming(self, deadline: float) -> None:
         wait_streaming(self.primary, deadline - time.monotonic())
 
-    def fail_over(self, stall: float = 0.2, timeout: float = 30.0) -> None:
+    def fail_over(self, stall: float = 0.2, timeout: float = 60.0) -> None:
         """Stall the replica (SIGSTOP) ``stall`` s, kill -9 the primary, resume the replica,
         wait for Sentinel to promote it, then restart the old primary (empty: no AOF) as the
         new primary's replica and wait until it is in sync and known to Sentinel."""
@@ -453,7 +453,8 @@ class FastSentinelSet(RedisSentinelSet):
                 self._wait_streaming(deadline)
                 return
             if time.monotonic() > deadline:
-                raise RuntimeError("the old primary did not come back as a replica in time")
+                raise RuntimeError(f"the old primary did not come back as a replica in time "
+                                   f"(in sync: {synced}, known to Sentinel: {bool(known)})")
             time.sleep(0.05)
 
 

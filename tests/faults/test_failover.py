@@ -23,8 +23,8 @@ from redisession._slots import key_slot
 from redisession.testing import FastSentinelSet, RedisClusterReplicas
 
 UNBOUNDED = dict(max_messages=1_000_000, max_tokens=10**12)
-PAD = " " + "x" * 16000
-"""Each message carries 16 kB, so the 0.2 s the replica stalls holds more of the replication
+PAD = " " + "x" * 8000
+"""Each message carries 8 kB, so the 0.2 s the replica stalls holds more of the replication
 stream than the kernel's socket buffers keep for it (with tiny messages the stalled replica
 still gets everything after SIGCONT, and nothing is lost even without durability)."""
 
