@@ -1,4 +1,4 @@
-#!lua
+#!lua flags=allow-oom
 --[[ claim_slots: the store-wide due index of sweep(): slot tag -> when that slot's `live`
 index next holds an expired session. Claiming pushes a slot's score a lease ahead, so sweepers
 of other instances take other slots; settling files the slot's next due time.
@@ -9,6 +9,7 @@ ARGV  [1] 'claim': [2] at most this many slots   [3] lease ms
           Returns the number of slots settled. A slot whose score moved away from the lease
           (a create filed an earlier time meanwhile) keeps the earlier of the two; a slot with
           nothing left leaves the index, unless a create filed it again meanwhile.
+Runs when Redis is out of memory (allow-oom): sweeping only removes, and its scores are small.
 ]]
 --- @include "lib/session"
 

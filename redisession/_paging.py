@@ -17,7 +17,9 @@ from typing import Any
 import msgpack
 
 from . import defaults
-from ._ops import parse_meta
+from ._codec import decode_element
+from ._ops import Snapshot, parse_meta, write_tag
+from .errors import SessionCorrupted
 from .models import Session
 
 PAGE = defaults.PAGE
@@ -47,11 +49,28 @@ class Page:
     elements: list[bytes]
 
 
-def parse_page(reply: Sequence[Any]) -> Page | None:
+def _corrupted(sid: str, e: Exception) -> SessionCorrupted:
+    return SessionCorrupted(sid, f"meta or a message cannot be read ({e!r})")
+
+
+def parse_page(sid: str, reply: Sequence[Any]) -> Page | None:
     if not reply:
         return None
-    return Page(parse_meta(reply[0], int(reply[1])), reply[0], int(reply[1]), int(reply[2]),
-                int(reply[3]), list(reply[4:]))
+    try:
+        session = parse_meta(reply[0], int(reply[1]))
+    except (KeyError, ValueError, TypeError) as e:  # a meta the scripts would refuse too
+        raise _corrupted(sid, e) from e
+    return Page(session, reply[0], int(reply[1]), int(reply[2]), int(reply[3]), list(reply[4:]))
+
+
+def snapshot(sid: str, meta: Any, pttl: Any, elements: Sequence[bytes],
+             partial: bool = False) -> Snapshot:
+    """A read's `Snapshot` (with the write tag); `SessionCorrupted` when it cannot be read."""
+    try:
+        return Snapshot(parse_meta(meta, int(pttl)), [decode_element(e) for e in elements],
+                        partial, w=write_tag(meta))
+    except (KeyError, ValueError, TypeError) as e:
+        raise _corrupted(sid, e) from e
 
 
 class Stitch:

@@ -18,6 +18,8 @@ NAMES = ("create", "append", "read", "read_touch", "touch", "clear", "delete",
          # session management
          "set_state", "delete_state", "incr_state", "summarize_begin", "summarize_commit",
          "summarize_release", "dump", "import_session", "expire_slot",
+         # integrity (issue 9)
+         "repair",
          # bounded reads and expiry (issue 9)
          "read_page", "claim_slots")
 _INCLUDE = re.compile(r'^--- @include "([\w/]+)"\s*$', re.M)
@@ -71,5 +73,6 @@ class Scripts:
     dump: Any
     import_session: Any
     expire_slot: Any
+    repair: Any
     read_page: Any
     claim_slots: Any

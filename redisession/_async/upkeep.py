@@ -80,7 +80,7 @@ class AsyncUpkeepMixin(AsyncStoreBase):
         due = [due_key(self.config.prefix)]
         reported: list[str] = []
         while True:
-            claim = await self._call.plain(self._scripts.claim_slots, due,
+            claim = await self._runner.plain(self._scripts.claim_slots, due,
                                            ["claim", SWEEP_BATCH, SWEEP_LEASE_MS])
             tags = [_ops._text(t) for t in claim[1:]]
             if not tags:
@@ -88,8 +88,8 @@ class AsyncUpkeepMixin(AsyncStoreBase):
             settle: list[Any] = ["settle", claim[0]]
             for tag in tags:
                 key = stats_key(self.config.prefix, tag)
-                reply = await self._call.plain(self._scripts.expire_slot,
+                reply = await self._runner.plain(self._scripts.expire_slot,
                                                [key, f"{key}:live"], args)
                 settle += [tag, int(reply[0])]
                 reported += [_ops._text(sid) for sid in reply[1:]]
-            await self._call.plain(self._scripts.claim_slots, due, settle)
+            await self._runner.plain(self._scripts.claim_slots, due, settle)

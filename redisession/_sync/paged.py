@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import _ops, _paging
-from .._codec import decode_element
+from .. import _paging
 from .._ops import Snapshot
 from .._paging import RESTARTS, Stitch
 from ..errors import SessionNotFound
@@ -22,8 +21,8 @@ class PagedMixin(StoreBase):
     """``_fetch`` (every read without the cache), the budgeted tail read, and export dumps."""
 
     def _page(self, sid: str, what: str, seq: int) -> _paging.Page:
-        page = _paging.parse_page(self._run(self._scripts.read_page, sid,
-                                                  [what, seq, _paging.PAGE]))
+        page = _paging.parse_page(sid, self._run(self._scripts.read_page, sid,
+                                                       [what, seq, _paging.PAGE]))
         if page is None:
             raise SessionNotFound(sid)
         return page
@@ -50,14 +49,13 @@ class PagedMixin(StoreBase):
             if not reply:
                 raise SessionNotFound(sid)
             elements = list(reply[3:])
-            session = _ops.parse_meta(reply[0], int(reply[1]))
             partial = bool(int(reply[2]))
             if what == "meta" or len(elements) < _paging.PAGE or limit == "":
-                return Snapshot(session, [decode_element(e) for e in elements], partial)
+                return _paging.snapshot(sid, reply[0], reply[1], elements, partial)
             stitched = self._stitch(sid, what, elements, partial)
             if stitched is not None:
                 page, elements, partial = stitched
-                return Snapshot(page.session, [decode_element(e) for e in elements], partial)
+                return _paging.snapshot(sid, page.meta, page.pttl, elements, partial)
         raise AssertionError("unreachable: the last attempt reads in one call")
 
     def _tail(self, sid: str, budget: int | None) -> tuple[Snapshot, int]:
@@ -68,7 +66,7 @@ class PagedMixin(StoreBase):
         reply = self._run(script, sid, ["tail", 0, _paging.PAGE])
         if not reply:
             raise SessionNotFound(sid)
-        session = _ops.parse_meta(reply[0], int(reply[1]))
+        session = _paging.snapshot(sid, reply[0], reply[1], []).session
         if budget is None:
             budget = session.max_tokens or self.config.max_tokens
         elements = list(reply[3:])
@@ -79,7 +77,7 @@ class PagedMixin(StoreBase):
                     _paging.seq_of(elements[0]):
                 break  # the older part was trimmed meanwhile: the window has moved on
             elements = page.elements + elements
-        return Snapshot(session, [decode_element(e) for e in elements]), budget
+        return _paging.snapshot(sid, reply[0], reply[1], elements), budget
 
     def _dump(self, sid: str) -> list[Any]:
         """``dump.lua``'s reply for export, its window and archive read in pages when big."""

@@ -7,6 +7,7 @@ The sync ``SessionStore`` in ``redisession/_sync/store.py`` is generated from th
 
 from __future__ import annotations
 
+import logging
 import warnings
 from typing import Any
 
@@ -39,14 +40,18 @@ from .listener import Listener
 from .live import LiveMixin
 from .manage import ManageMixin
 from .paged import PagedMixin
+from .repair import SyncRepairMixin
 from .scripting import ScriptRunner, durable, report
 from .summary import SummaryMixin
 from .transfer import TransferMixin
 from .upkeep import UpkeepMixin
 
+log = logging.getLogger("redisession")
+
 
 class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
-                        LiveMixin, PagedMixin, UpkeepMixin):
+                        LiveMixin, SyncRepairMixin, PagedMixin,
+                        UpkeepMixin):
     """LLM conversation sessions in Redis, shared by every app instance that uses the same Redis.
 
     Args:
@@ -77,8 +82,8 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
         self._indexed = _ops.recent_set(self.config.index_interval)
         self._scripts = Scripts(client)
         sc = self._scripts
-        self._call = ScriptRunner(client, self.config,
-                                       (sc.read, sc.read_touch, sc.read_page, sc.dump))
+        self._runner = ScriptRunner(client, self.config,
+                                         (sc.read, sc.read_touch, sc.read_page, sc.dump))
         self._followup_failures = 0
         self._channel = events_channel(self.config.prefix) if self.config.events else ""
         self._ready = False
@@ -123,6 +128,10 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
                 _pool.SyncBlockingPool.from_url(p.url, timeout=conn.pool_timeout, **kw))
         store = cls(client, config, tokenizer=tokenizer, owns_client=True, summarizer=summarizer)
         store._also_close = also_close
+        if config.dedup_ttl < conn.retry_budget:
+            log.warning("dedup_ttl=%ss is shorter than the client's retry budget (%ss with "
+                        "these ConnectionSettings): a late retry may be stored twice",
+                        config.dedup_ttl, conn.retry_budget)
         return store
 
     def __repr__(self) -> str:
@@ -156,11 +165,15 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
             return self._channel
         return f"{self._channel} {session_events_channel(self.config.prefix, sid)}"
 
+    def _call(self, sid: str) -> list[Any]:
+        """The first arguments of a write script: events channel, a new call id, dedup TTL."""
+        return _ops.call_args(self._events_arg(sid), self.config)
+
     def _run(self, script: Any, sid: str, args: list[Any]) -> Any:
         keys = self._keys(sid)
         self._ensure_ready()
         try:
-            reply, short = self._call(script, list(keys), args)
+            reply, short = self._runner(script, list(keys), args)
         except NoPermissionError:  # the ACL user lacks a key or command: not a script failure
             raise
         except _pool.TOO_MANY as e:  # asyncio RedisCluster: no blocking pool, exhausted at once
@@ -202,7 +215,7 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
         """
         sid = check_id(session_id) if session_id is not None else _ops.new_session_id()
         args = _ops.create_args(
-            self._events_arg(sid), sid, user_id, name, metadata,
+            self.config, self._events_arg(sid), sid, user_id, name, metadata,
             self.config.ttl if ttl is None else ttl,
             self.config.lifetime if lifetime is None else lifetime,
             max_messages, max_tokens, max_history)
@@ -213,7 +226,7 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
         self._index(sid, session.user_id or "", active, register=True,
                           due=active + int(reply[1]))
         if self._cache is not None and session.version == 1:
-            self._cache_write(sid, (session, []), generation)
+            self._cache_write(sid, (session, []), generation, _ops.write_tag(reply[0]))
         return session
 
     @durable
@@ -234,14 +247,14 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
         check_id(session_id)
         prepared = _ops.prepare(messages, self.config, self.tokenizer)
         generation = self._generation(session_id)
-        reply = self._run(self._scripts.append, session_id,
-                                _ops.append_args(self._events_arg(session_id), self.config,
-                                                 prepared))
+        args = _ops.append_args(self._events_arg(session_id), self.config, prepared)
+        reply = self._run(self._scripts.append, session_id, args)
         result = _ops.parse_append(session_id, reply, prepared)
         if self._cache is not None:
             entry, _ = self._cache.lookup(session_id)
             self._cache_write(session_id, _cache.after_append(entry, result, prepared,
-                                                              int(reply[9])), generation)
+                                                              int(reply[9])), generation,
+                              args[1])  # the write tag is this call's id
         self._index(session_id, _ops._text(reply[8]), int(reply[9]))
         self._auto_summarize(session_id, result.token_count)
         return result
@@ -259,7 +272,7 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
             Seconds until the session expires if nothing else happens.
         """
         _ops.check_limits(ttl=ttl)
-        args = [self._events_arg(session_id), "" if ttl is None else ttl,
+        args = [*self._call(session_id), "" if ttl is None else ttl,
                 int(self.config.touch_events)]
         remaining = int(self._run(self._scripts.touch, session_id, args))
         if ttl is not None:  # the expiry may have moved earlier than the slot is filed for
@@ -276,7 +289,7 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
         Returns:
             How many messages were removed.
         """
-        reply = self._run(self._scripts.clear, session_id, [self._events_arg(session_id)])
+        reply = self._run(self._scripts.clear, session_id, self._call(session_id))
         if self._cache is not None:  # the reply lacks the new activity time: refresh next read
             self._cache.mark_stale(session_id)
         return int(reply[1])
@@ -285,7 +298,7 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
     def delete(self, session_id: str) -> bool:
         """Delete the session and all its keys. Returns False if there was nothing to delete."""
         existed, user = self._run(self._scripts.delete, session_id,
-                                        [self._events_arg(session_id)])
+                                        self._call(session_id))
         if self._cache is not None:
             self._cache.discard(session_id)
         if user:

@@ -81,7 +81,7 @@ class UpkeepMixin(StoreBase):
         due = [due_key(self.config.prefix)]
         reported: list[str] = []
         while True:
-            claim = self._call.plain(self._scripts.claim_slots, due,
+            claim = self._runner.plain(self._scripts.claim_slots, due,
                                            ["claim", SWEEP_BATCH, SWEEP_LEASE_MS])
             tags = [_ops._text(t) for t in claim[1:]]
             if not tags:
@@ -89,8 +89,8 @@ class UpkeepMixin(StoreBase):
             settle: list[Any] = ["settle", claim[0]]
             for tag in tags:
                 key = stats_key(self.config.prefix, tag)
-                reply = self._call.plain(self._scripts.expire_slot,
+                reply = self._runner.plain(self._scripts.expire_slot,
                                                [key, f"{key}:live"], args)
                 settle += [tag, int(reply[0])]
                 reported += [_ops._text(sid) for sid in reply[1:]]
-            self._call.plain(self._scripts.claim_slots, due, settle)
+            self._runner.plain(self._scripts.claim_slots, due, settle)
