@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from redisession import SessionStore, _paging
+from redisession import AsyncSessionStore, SessionStore, _paging
 from redisession.models import Message
 
 
@@ -99,3 +99,19 @@ def test_the_cache_refreshes_a_big_delta_in_pages(redis_url: str, prefix: str,
         for i in range(40):  # the cached part is trimmed away meanwhile: a whole-window read
             other.add(sid, "user", f"more{i}")
         assert cached.messages(sid) == other.messages(sid)
+
+
+async def test_async_paged_reads_match_one_call_reads(redis_url: str, prefix: str,
+                                                      small_pages: None,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    async with AsyncSessionStore.from_url(redis_url, prefix=prefix, max_messages=30,
+                                          max_history=25) as store:
+        sid = (await store.create()).id
+        for i in range(23):
+            await store.append(sid, ("user", f"m{i}"), ("assistant", f"a{i}"))
+        paged = (await store.messages(sid), await store.history(sid),
+                 await store.context(sid, max_tokens=40))
+        monkeypatch.setattr(_paging, "PAGE", 100000)
+        whole = (await store.messages(sid), await store.history(sid),
+                 await store.context(sid, max_tokens=40))
+        assert paged == whole and len(paged[0]) == 30 and len(paged[1]) == 46
