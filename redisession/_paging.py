@@ -17,7 +17,7 @@ from typing import Any
 import msgpack
 
 from . import defaults
-from ._codec import decode_element
+from ._codec import decode_elements
 from ._ops import Snapshot, parse_meta, write_tag
 from .errors import SessionCorrupted
 from .models import Session
@@ -67,8 +67,8 @@ def snapshot(sid: str, meta: Any, pttl: Any, elements: Sequence[bytes],
              partial: bool = False) -> Snapshot:
     """A read's `Snapshot` (with the write tag); `SessionCorrupted` when it cannot be read."""
     try:
-        return Snapshot(parse_meta(meta, int(pttl)), [decode_element(e) for e in elements],
-                        partial, w=write_tag(meta))
+        return Snapshot(parse_meta(meta, int(pttl)), decode_elements(elements), partial,
+                        w=write_tag(meta))
     except (KeyError, ValueError, TypeError) as e:
         raise _corrupted(sid, e) from e
 

@@ -15,6 +15,9 @@ from .._paging import RESTARTS, Stitch
 from ..errors import SessionNotFound
 from .base import AsyncStoreBase
 
+PLAIN_READS = frozenset({"window", "meta", "history"})
+"""Reads `_fetch_plain` serves; 'after' (the strict cache's delta read) stays a script."""
+
 
 class AsyncPagedMixin(AsyncStoreBase):
     """``_fetch`` (every read without the cache), the budgeted tail read, and export dumps."""
@@ -40,17 +43,31 @@ class AsyncPagedMixin(AsyncStoreBase):
         final = stitch.final(page)
         return None if final is None else (page, final, False)
 
-    async def _fetch(self, sid: str, what: str = "window", after: int = 0) -> Snapshot:
+    async def _first_page(self, sid: str, what: str, after: int,
+                          limit: int | str) -> tuple[Any, Any, list[bytes], bool]:
+        """The first call of a read: meta, its PTTL, up to ``limit`` elements ('' = all) and
+        whether they are only those after ``after``. A MULTI/EXEC of plain commands when the
+        store may (`_fetch_plain`), else the read script."""
+        if self._plain_reads and what in PLAIN_READS:
+            meta, pttl, *lists = await self._fetch_plain(sid, what, int(limit or 0))
+            if not meta:
+                raise SessionNotFound(sid)
+            if what == "history" and limit and len(lists[0]) >= int(limit):
+                return meta, pttl, list(lists[0]), False  # the archive's first page
+            elements = [e for part in lists for e in part]
+            return meta, pttl, elements[:int(limit)] if limit else elements, False
         script = self._scripts.read_touch if self.config.touch_on_read else self._scripts.read
+        reply = await self._run(script, sid, [what, after, limit])
+        if not reply:
+            raise SessionNotFound(sid)
+        return reply[0], reply[1], list(reply[3:]), bool(int(reply[2]))
+
+    async def _fetch(self, sid: str, what: str = "window", after: int = 0) -> Snapshot:
         for attempt in range(RESTARTS + 1):
             limit = _paging.PAGE if attempt < RESTARTS else ""
-            reply = await self._run(script, sid, [what, after, limit])
-            if not reply:
-                raise SessionNotFound(sid)
-            elements = list(reply[3:])
-            partial = bool(int(reply[2]))
+            meta, pttl, elements, partial = await self._first_page(sid, what, after, limit)
             if what == "meta" or len(elements) < _paging.PAGE or limit == "":
-                return _paging.snapshot(sid, reply[0], reply[1], elements, partial)
+                return _paging.snapshot(sid, meta, pttl, elements, partial)
             stitched = await self._stitch(sid, what, elements, partial)
             if stitched is not None:
                 page, elements, partial = stitched

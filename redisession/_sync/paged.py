@@ -16,6 +16,9 @@ from .._paging import RESTARTS, Stitch
 from ..errors import SessionNotFound
 from .base import StoreBase
 
+PLAIN_READS = frozenset({"window", "meta", "history"})
+"""Reads `_fetch_plain` serves; 'after' (the strict cache's delta read) stays a script."""
+
 
 class PagedMixin(StoreBase):
     """``_fetch`` (every read without the cache), the budgeted tail read, and export dumps."""
@@ -41,17 +44,31 @@ class PagedMixin(StoreBase):
         final = stitch.final(page)
         return None if final is None else (page, final, False)
 
-    def _fetch(self, sid: str, what: str = "window", after: int = 0) -> Snapshot:
+    def _first_page(self, sid: str, what: str, after: int,
+                          limit: int | str) -> tuple[Any, Any, list[bytes], bool]:
+        """The first call of a read: meta, its PTTL, up to ``limit`` elements ('' = all) and
+        whether they are only those after ``after``. A MULTI/EXEC of plain commands when the
+        store may (`_fetch_plain`), else the read script."""
+        if self._plain_reads and what in PLAIN_READS:
+            meta, pttl, *lists = self._fetch_plain(sid, what, int(limit or 0))
+            if not meta:
+                raise SessionNotFound(sid)
+            if what == "history" and limit and len(lists[0]) >= int(limit):
+                return meta, pttl, list(lists[0]), False  # the archive's first page
+            elements = [e for part in lists for e in part]
+            return meta, pttl, elements[:int(limit)] if limit else elements, False
         script = self._scripts.read_touch if self.config.touch_on_read else self._scripts.read
+        reply = self._run(script, sid, [what, after, limit])
+        if not reply:
+            raise SessionNotFound(sid)
+        return reply[0], reply[1], list(reply[3:]), bool(int(reply[2]))
+
+    def _fetch(self, sid: str, what: str = "window", after: int = 0) -> Snapshot:
         for attempt in range(RESTARTS + 1):
             limit = _paging.PAGE if attempt < RESTARTS else ""
-            reply = self._run(script, sid, [what, after, limit])
-            if not reply:
-                raise SessionNotFound(sid)
-            elements = list(reply[3:])
-            partial = bool(int(reply[2]))
+            meta, pttl, elements, partial = self._first_page(sid, what, after, limit)
             if what == "meta" or len(elements) < _paging.PAGE or limit == "":
-                return _paging.snapshot(sid, reply[0], reply[1], elements, partial)
+                return _paging.snapshot(sid, meta, pttl, elements, partial)
             stitched = self._stitch(sid, what, elements, partial)
             if stitched is not None:
                 page, elements, partial = stitched

@@ -93,6 +93,9 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
                                   self._cache, min(EPOCH_CHECK_INTERVAL, c.cache_max_age),
                                   self.sweep, c.sweep_interval)
         self._closed = False
+        # Reads that change nothing go out as MULTI/EXEC of plain commands (`_fetch_plain`);
+        # redis-py's cluster client has no MULTI, so there the read script runs instead.
+        self._plain_reads = not c.touch_on_read and not hasattr(client, "nodes_manager")
 
     @classmethod
     def from_url(cls, url: str, *, connection: ConnectionSettings | None = None,
@@ -185,6 +188,28 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
             self._after_script(script, sid)
         report(short, reply)
         return reply
+
+    def _fetch_plain(self, sid: str, what: str, limit: int = 0) -> list[Any]:
+        """A read as one MULTI/EXEC round trip of plain commands: as atomic as the read
+        script, but Redis sends the list as it is instead of copying every element into Lua
+        and back (about 2 µs of server CPU per element; 15x the LRANGE for 1000 messages).
+        ``limit`` > 0: at most that many elements of each list (the first page)."""
+        keys = self._keys(sid)
+        self._ensure_ready()
+        try:
+            with self.client.pipeline(transaction=True) as pipe:
+                pipe.hgetall(keys.meta)
+                pipe.pttl(keys.meta)
+                if what == "history":
+                    pipe.lrange(keys.arch, 0, limit - 1)
+                if what != "meta":
+                    pipe.lrange(keys.msgs, 0, limit - 1)
+                reply = pipe.execute()
+        except NoPermissionError:  # as in _run: the ACL user lacks a key or command
+            raise
+        except ResponseError as e:
+            raise _ops.map_error(e, sid) from e
+        return list(reply)
 
     def _read(self, sid: str, what: str = "window", after: int = 0) -> Snapshot:
         """Every read goes through here: the local cache when on, else one round trip."""
