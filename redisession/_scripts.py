@@ -1,8 +1,9 @@
 """The Lua scripts: found as package data, includes inlined, registered with redis-py.
 
 ``--- @include "lib/x"`` lines are replaced by ``lua/lib/x.lua`` (each file once per script).
-redis-py's ``register_script`` does the rest for sync, asyncio and cluster clients alike:
-EVALSHA, and on NOSCRIPT (after ``SCRIPT FLUSH``, a restart or a failover) SCRIPT LOAD and retry.
+redis-py's ``register_script`` gives each its SHA and source; the store's script runner
+(``_async/scripting.py``) sends EVALSHA, and EVAL with the source on NOSCRIPT (after
+``SCRIPT FLUSH``, a restart or a failover), which always runs and caches the script again.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ NAMES = ("create", "append", "read", "read_touch", "touch", "clear", "delete",
          "repair",
          # streaming replies, lifecycle, bookkeeping (issue 13)
          "begin_reply", "push_reply", "abort_reply", "reply_state", "reap_reply", "reap_replies",
-         "deactivate", "reactivate", "update", "record_error")
+         "deactivate", "reactivate", "update", "record_error",
+         # bounded reads and expiry (issue 9)
+         "read_page", "claim_slots")
 _INCLUDE = re.compile(r'^--- @include "([\w/]+)"\s*$', re.M)
 
 
@@ -84,3 +87,5 @@ class Scripts:
     update: Any
     record_error: Any
     repair: Any
+    read_page: Any
+    claim_slots: Any

@@ -108,3 +108,15 @@ flushes on commit and on ``flush()``). One push is one script run and one SPUBLI
 
 MAX_ERROR_DETAIL = 2000
 """Characters of a ``record_error`` detail kept in the session's ``last_error``."""
+DURABILITY_TIMEOUT = 1.0
+"""Seconds a write waits for replicas (``durability="replicas"``/``"aof"``) before it raises
+`DurabilityError`. Well under SOCKET_TIMEOUT, so the wait never looks like a dead connection;
+a replica that keeps up confirms in about one network round trip."""
+
+PAGE = 1000
+"""Elements per read call of a big window, archive or export: about 0.3 ms of Redis time each,
+so no single command of a read blocks Redis for long, however big the session."""
+
+PRUNE_ON_CREATE = 8
+"""Past-due entries of its slot's ``live`` index that each ``create`` counts expired and
+announces, so expired sessions leave the index without anyone calling ``sweep()``."""

@@ -72,3 +72,23 @@ def test_follower_gives_up_when_redis_stays_away(server: RedisServer) -> None:
                                                            redis.TimeoutError))
     finally:
         store.close()
+
+
+@pytest.mark.filterwarnings("ignore:durability='replicas' asks:RuntimeWarning")
+def test_with_durability_only_the_commit_waits_for_replicas(redis_url: str, prefix: str) -> None:
+    from redisession import AppendResult, DurabilityError
+
+    store = SessionStore.from_url(redis_url, prefix=prefix, durability="replicas",
+                                  durability_timeout=0.05)  # no replica: every wait falls short
+    try:
+        with pytest.raises(DurabilityError) as created:
+            store.create()
+        sid = created.value.result.id
+        reply = store.begin_reply(sid, batch_chars=1)  # provisional: never waited for
+        reply.push("kept on the primary")
+        with pytest.raises(DurabilityError) as committed:
+            reply.commit()
+        assert isinstance(committed.value.result, AppendResult)
+        assert [m.content for m in store.messages(sid)] == ["kept on the primary"]
+    finally:
+        store.close()

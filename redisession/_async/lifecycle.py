@@ -13,6 +13,7 @@ from .._keys import check_id, link_key
 from ..errors import SessionExists, SessionNotFound
 from ..models import Session
 from .base import AsyncStoreBase
+from .scripting import durable
 
 
 class AsyncLifecycleMixin(AsyncStoreBase):
@@ -23,6 +24,7 @@ class AsyncLifecycleMixin(AsyncStoreBase):
         reply = await self._run(script, session_id, [*self._call(session_id), *args])
         return bool(int(reply[1]))
 
+    @durable
     async def deactivate(self, session_id: str, *, ttl: int | None = None) -> bool:
         """Make a session inactive: still readable, but appends and replies raise
         `SessionInactive` until `reactivate`. Publishes ``deactivated``.
@@ -42,6 +44,7 @@ class AsyncLifecycleMixin(AsyncStoreBase):
         return await self._flip(self._scripts.deactivate, session_id,
                                 ["" if ttl is None else ttl])
 
+    @durable
     async def reactivate(self, session_id: str) -> bool:
         """Make an inactive session active again, with its TTL from before. Publishes
         ``reactivated``.
@@ -54,6 +57,7 @@ class AsyncLifecycleMixin(AsyncStoreBase):
         """
         return await self._flip(self._scripts.reactivate, session_id, [])
 
+    @durable
     async def update(self, session_id: str, *, name: str | None = None,
                      metadata: dict[str, Any] | None = None) -> Session:
         """Rename a session and/or replace its metadata; publishes ``updated``.
@@ -68,6 +72,7 @@ class AsyncLifecycleMixin(AsyncStoreBase):
         reply = await self._run(self._scripts.update, session_id, args)
         return _ops.parse_meta(reply[0], int(reply[1]))
 
+    @durable
     async def record_error(self, session_id: str, kind: str, detail: str = "") -> int:
         """Count a model error of the session (``model_errors``, by kind in ``errors``, the
         last one in ``last_error``); publishes ``error_recorded``. A retried call counts once.
@@ -124,6 +129,7 @@ class AsyncLifecycleMixin(AsyncStoreBase):
         except SessionNotFound:
             return None
 
+    @durable
     async def session_for(self, kind: str, external_id: str | int,
                           **create_args: Any) -> Session:
         """The session of an external conversation, created if there is none: exactly one

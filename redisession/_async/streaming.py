@@ -16,8 +16,16 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .. import _ops
 from .._coherence import decode
-from .._keys import check_id, events_channel, reply_keys, session_events_affixes, stats_key
+from .._keys import (
+    check_id,
+    events_channel,
+    reply_keys,
+    reply_shards,
+    session_events_affixes,
+    stats_key,
+)
 from .._keys import session_events_channel as own_channel
+from .._slots import slot_tag
 from .._stream import Follower, ReplyChunk, Watch
 from .._stream import parse_state as parse_reply_state
 from ..errors import InvalidInput
@@ -85,11 +93,22 @@ class AsyncStreamingMixin(AsyncStoreBase):
             raise InvalidInput(f"a streamed reply's role is assistant, user or system; "
                                f"got {role!r}")
         Message(role=role, content=" ", name=name)  # validates the name
+        await self._reply_slot(session_id)
         await self._run(self._scripts.begin_reply, session_id,
                         [*self._head(self._reply_channels(session_id)), stream.rid, role,
                          name or "", stream.timeout_ms],
                         [self._keys(session_id).meta, *reply_keys(c.prefix, session_id)])
         return stream
+
+    async def _reply_slot(self, sid: str) -> None:
+        """File the session's slot for `sweep_replies`, once per slot and store (before the
+        reply exists, so a sweep can never miss it)."""
+        tag = slot_tag(sid)
+        seen: set[str] = self.__dict__.setdefault("_reply_tags", set())
+        if tag not in seen:
+            await self._ensure_ready()
+            await self.client.sadd(reply_shards(self.config.prefix), tag)
+            seen.add(tag)
 
     async def _reply_now(self, sid: str) -> tuple[int, Any]:
         keys = reply_keys(self.config.prefix, sid)
@@ -248,7 +267,9 @@ class AsyncStreamingMixin(AsyncStoreBase):
 
     async def sweep_replies(self) -> list[tuple[str, str]]:
         """Report every reply past its deadline as ``reply_abandoned`` (once each, whoever
-        sweeps); `sweep` calls it.
+        sweeps); `sweep` calls it. One script call per slot that ever held a streaming reply
+        (``{prefix}:stats:replies:shards``), so its cost follows the slots streaming used, not
+        every slot of the store.
 
         Returns:
             ``(session_id, rid)`` of each reply this call reported.
@@ -257,7 +278,8 @@ class AsyncStreamingMixin(AsyncStoreBase):
         head, tail = session_events_affixes(self.config.prefix)
         args = [events_channel(self.config.prefix) if self.config.events else "", head, tail]
         out: list[tuple[str, str]] = []
-        for tag in await self._shards():
+        tags = await self.client.smembers(reply_shards(self.config.prefix))
+        for tag in sorted(_ops._text(t) for t in tags):
             key = f"{stats_key(self.config.prefix, tag)}:replies"
             for member in await self._scripts.reap_replies(keys=[key], args=args):
                 sid, _, rid = _ops._text(member).partition("/")

@@ -17,8 +17,10 @@ from .._keys import reply_keys
 from .._stream import Batcher, encode_tool_calls, merge_tool_calls
 from ..errors import InvalidInput
 from ..models import AppendResult, Message
+from .scripting import durable
 
 if TYPE_CHECKING:
+    from ..config import SessionConfig
     from .streaming import StreamingMixin
 
 
@@ -91,6 +93,12 @@ class ReplyStream:
             [*self.store._head(self.store._own_channel(self.session_id)), self.rid, 0, "",
              "", self.timeout_ms])
 
+    @property
+    def config(self) -> SessionConfig:
+        """The store's settings (`durable` reads ``durability`` from here)."""
+        return self.store.config
+
+    @durable
     def commit(self, *, tokens: int | None = None,
                      metadata: dict[str, Any] | None = None) -> AppendResult:
         """Store the reply as one message (id = ``rid``): one seq, its tokens counted once on
