@@ -74,7 +74,10 @@ class NetnsRedis:
         self.server_ns, self.client_ns = f"rs-srv-{tag}", f"rs-cli-{tag}"
         self.server_if, self.client_if = f"rss{tag}", f"rsc{tag}"
         self.dir = Path(tempfile.mkdtemp(prefix=f"redisession-netns-{tag}-"))
-        self.config = {"bind": SERVER_IP, "save": "", "appendonly": "no", "daemonize": "no",
+        # protected mode accepts loopback clients only; this server is reachable from the
+        # client namespace alone, over a link that exists nowhere else
+        self.config = {"bind": SERVER_IP, "protected-mode": "no", "save": "",
+                       "appendonly": "no", "daemonize": "no",
                        "maxmemory-policy": "noeviction", "dir": str(self.dir),
                        "logfile": str(self.dir / "redis.log"), **(config or {})}
         self.proc: subprocess.Popen[bytes] | None = None
@@ -144,8 +147,25 @@ class NetnsRedis:
         """Partition: the server's end of the link goes down; packets vanish silently."""
         _ip("-n", self.server_ns, "link", "set", self.server_if, "down")
 
-    def heal(self) -> None:
+    def heal(self, timeout: float = 5.0) -> float:
+        """Set the link up again and wait until both ends have carrier (the kernel reports
+        a veth's carrier with a delay of up to a second). Returns the seconds waited."""
+        started = time.monotonic()
         _ip("-n", self.server_ns, "link", "set", self.server_if, "up")
+        ends = [(self.server_ns, self.server_if), (self.client_ns, self.client_if)]
+        while not all(self._carrier(ns, dev) for ns, dev in ends):
+            if time.monotonic() - started > timeout:
+                raise RuntimeError(f"the veth link has no carrier {timeout} s after heal()")
+            time.sleep(0.01)
+        for ns, dev in ends:  # forget neighbours that failed to resolve while cut
+            _ip("-n", ns, "neigh", "flush", "dev", dev)
+        return time.monotonic() - started
+
+    @staticmethod
+    def _carrier(ns: str, dev: str) -> bool:
+        out = subprocess.run(["ip", "-n", ns, "-o", "link", "show", "dev", dev],
+                             capture_output=True, text=True, check=True).stdout
+        return "LOWER_UP" in out and "NO-CARRIER" not in out
 
     def cleanup(self) -> None:
         """Stop the server by pid, stop the client thread, delete both namespaces (which
