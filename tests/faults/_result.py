@@ -15,7 +15,10 @@ def fault_result(scenario: str, **figures: object) -> str:
     test = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]
     parts = [PREFIX, scenario, f"test={test}"]
     for key, value in figures.items():
-        text = f"{value:.3g}" if isinstance(value, float) else str(value)
+        if isinstance(value, float):
+            text = f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
+        else:
+            text = str(value)
         parts.append(f"{key}={text.replace(' ', '_')}")
     line = " ".join(parts)
     print(f"\n{line}", flush=True)

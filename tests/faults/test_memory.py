@@ -116,16 +116,16 @@ def test_evicted_key_is_reported_and_repaired(lru_server: RedisServer, stores: A
     except Exception as e:  # asserted to be SessionCorrupted below
         caught = e
     after = snapshot(admin, sid)
-    repaired = ""
+    repaired = "ok"
     try:
-        repaired = str(store.repair(sid))
+        store.repair(sid)
         store.add(sid, "user", "after repair")
-    except Exception as e:
-        repaired = f"{type(e).__name__}: {e}"
+    except Exception as e:  # reported; the asserts below fail on it
+        repaired = type(e).__name__
     fault_result("allkeys-lru-eviction", fillers=fillers, evicted_keys=evicted,
                  error=type(caught).__name__ if caught else "none",
                  keys_unchanged=before == after,
-                 repair=repaired[:60])
+                 repair=repaired)
     admin.close()
     assert isinstance(caught, api("SessionCorrupted")), repr(caught)
     assert caught.session_id == sid and caught.problem
