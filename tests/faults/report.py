@@ -28,9 +28,10 @@ START, END = "<!-- fault-results:start -->", "<!-- fault-results:end -->"
 SCENARIOS: dict[str, tuple[str, str, str]] = {
     # id: (scenario, what is injected, what is checked)
     "lost-reply-sync": ("Lost reply + retry (sync)",
-                        "a proxy forwards `create` and `append`, drops the reply and the "
-                        "connection; redis-py retries",
-                        "each write stored once, the retry answers with the first call's seqs"),
+                        "a proxy forwards `create`, `append` and `incr_state`, drops the reply "
+                        "and the connection; redis-py retries",
+                        "each write applied once; the retry answers with the first call's "
+                        "seqs; the counter is incremented once"),
     "lost-reply-async": ("Lost reply + retry (async)", "as above, `AsyncSessionStore`",
                          "as above"),
     "sigstop": ("Server stalled (SIGSTOP)", "SIGSTOP for 1.5 s during an append "

@@ -42,7 +42,8 @@ def evalsha_calls(server: RedisServer) -> int:
 async def test_lost_reply_is_retried_and_stored_once(flavour: str, server: RedisServer,
                                                      proxy: LossyProxy, stores: Any) -> None:
     """The proxy forwards the command, drops its reply and the connection: the command ran,
-    the client saw ConnectionError, redis-py sent it again on a new connection."""
+    the client saw ConnectionError, redis-py sent it again on a new connection. Done to a
+    create, an append and an incr_state."""
     conn = ConnectionSettings(socket_timeout=2.0, retries=3, backoff_base=0.01,
                               backoff_cap=0.05)
     store = stores(proxy.url, flavour, connection=conn)
@@ -54,12 +55,17 @@ async def test_lost_reply_is_retried_and_stored_once(flavour: str, server: Redis
     proxy.arm(b"reply-never-arrives")
     result = await settle(store.add(sid, "user", "reply-never-arrives"))
     sends = evalsha_calls(server) - sends
+    proxy.arm(b"lost_counter")  # a counter must not count a retried call twice
+    counter = await settle(store.incr_state(sid, "lost_counter", 5))
     contents = [m.content for m in await settle(store.history(sid))]
     session = await settle(store.get(sid))
+    state = await settle(store.get_state(sid))
     fault_result(f"lost-reply-{flavour}", replies_lost=proxy.dropped, append_sends=sends,
                  stored_copies=contents.count("reply-never-arrives"),
-                 returned_seq=result.last_seq, duplicate_flag=result.duplicate)
-    assert proxy.dropped == 2, "the proxy did not lose both replies"
+                 returned_seq=result.last_seq, duplicate_flag=result.duplicate,
+                 counter_after_retried_incr_5=state.get("lost_counter"))
+    assert proxy.dropped == 3, "the proxy did not lose every armed reply"
+    assert counter == 5 and state["lost_counter"] == 5
     assert sends >= 2, "the append was not sent again"
     assert contents == ["warm-up", "reply-never-arrives"]
     assert result.last_seq == 2 and session.last_seq == 2 and session.message_count == 2
