@@ -72,7 +72,8 @@ SCENARIOS: dict[str, tuple[str, str, str]] = {
     "netns-partition": ("Network partition (network namespace)", "the veth link to a server "
                         "in its own namespace set down for 3 calls, then up",
                         "failures are `TimeoutError`/`ConnectionError` within the retry "
-                        "budget; after heal every call succeeds, 0 acked lost, 0 duplicates"),
+                        "budget; after heal every call succeeds, 0 acked lost; failed appends "
+                        "sent again with the same messages: each stored once"),
 }
 
 
