@@ -122,9 +122,16 @@ def outcomes(junit: Path) -> dict[tuple[str, str], str]:
 
 
 def attach(results: list[Result], found: dict[tuple[str, str], str]) -> None:
+    """Each result's outcome; a test that failed before printing its line gets a row too."""
+    printed = set()
     for r in results:
         path, _, name = r.test.partition("::")
+        printed.add((Path(path).stem, name))
         r.outcome = found.get((Path(path).stem, name), "?")
+    for (stem, name), state in found.items():
+        if state == "failed" and (stem, name) not in printed:
+            results.append(Result(f"{stem}::{name}", notes=["(failed before printing)"],
+                                  outcome="failed"))
 
 
 def table(results: list[Result]) -> str:

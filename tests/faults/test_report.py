@@ -12,6 +12,7 @@ from ._result import fault_result
 JUNIT = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest">
 <testcase classname="faults.test_retries" name="test_a[sync]" time="0.1"/>
 <testcase classname="faults.test_crash" name="test_b" time="0.1"><failure message="x"/></testcase>
+<testcase classname="faults.test_crash" name="test_c" time="0.1"><error message="y"/></testcase>
 </testsuite></testsuites>"""
 
 
@@ -30,7 +31,8 @@ def test_lines_become_rows_with_outcomes(tmp_path: Path,
     results = report.parse_lines(log)
     report.attach(results, report.outcomes(junit))
     assert [(r.scenario, r.outcome) for r in results] == [
-        ("lost-reply-sync", "passed"), ("kill-9-aof", "failed"), ("sentinel-failover", "?")]
+        ("lost-reply-sync", "passed"), ("kill-9-aof", "failed"), ("sentinel-failover", "?"),
+        ("test_crash::test_c", "failed")]
     rows = report.table(results).splitlines()[2:]
     assert rows[0].startswith("| Lost reply + retry (sync) |") and "n=1" in rows[0]
     assert rows[1].endswith("| acked_lost=0 | failed |")
