@@ -74,7 +74,34 @@ SCENARIOS: dict[str, tuple[str, str, str]] = {
                         "failures are `TimeoutError`/`ConnectionError` within the retry "
                         "budget; after heal every call succeeds, 0 acked lost; failed appends "
                         "sent again with the same messages: each stored once"),
+    # the failover drills (tests/faults/test_failover.py) print "FAULT-RESULT <name>: <text>"
+    "sentinel failover, durability=replicas": (
+        "Sentinel failover, `durability=\"replicas\"`", "10 rounds while appending 8 kB "
+        "messages: the replica stalled 0.2 s (SIGSTOP), the primary killed (SIGKILL), "
+        "Sentinel promotes the replica", "0 acknowledged appends lost, 0 stored twice"),
+    "sentinel failover, durability=none": (
+        "Sentinel failover, no durability", "as above, 3 rounds",
+        "0 stored twice; acknowledged appends lost are a figure, not a rule"),
+    "cluster failover, durability=replicas": (
+        "Cluster failover, `durability=\"replicas\"`", "3 masters with replicas, 3 rounds: "
+        "a master's replica stalled 0.2 s, the master killed, its replica promoted",
+        "0 acknowledged appends lost, 0 stored twice"),
+    "cluster failover, durability=none": (
+        "Cluster failover, no durability", "as above, 2 rounds",
+        "0 stored twice; acknowledged appends lost are a figure, not a rule"),
 }
+
+FAILOVER_TESTS = {
+    "sentinel failover, durability=replicas":
+        "test_sentinel_failover_with_durability_loses_no_acknowledged_append",
+    "sentinel failover, durability=none":
+        "test_sentinel_failover_without_durability_reports_its_losses",
+    "cluster failover, durability=replicas":
+        "test_cluster_failover_with_durability_loses_nothing_and_stores_nothing_twice",
+    "cluster failover, durability=none":
+        "test_cluster_failover_without_durability_reports_its_losses",
+}
+"""Lines without a ``test=`` field: the test each comes from, for its outcome."""
 
 
 @dataclass
@@ -93,7 +120,14 @@ def parse_lines(text: str) -> list[Result]:
         at = line.find("FAULT-RESULT")
         if at < 0:
             continue
-        tokens = line[at:].split()[1:]
+        rest = line[at + len("FAULT-RESULT"):].strip()
+        if ": " in rest:  # "<name>: <free text>" (the failover drills)
+            name, text = rest.split(": ", 1)
+            test = FAILOVER_TESTS.get(name, "")
+            results.append(Result(name, f"tests/faults/test_failover.py::{test}" if test
+                                  else "", notes=[text.strip()]))
+            continue
+        tokens = rest.split()
         if not tokens:
             continue
         result = Result(tokens[0])

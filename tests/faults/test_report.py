@@ -13,6 +13,8 @@ JUNIT = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="py
 <testcase classname="faults.test_retries" name="test_a[sync]" time="0.1"/>
 <testcase classname="faults.test_crash" name="test_b" time="0.1"><failure message="x"/></testcase>
 <testcase classname="faults.test_crash" name="test_c" time="0.1"><error message="y"/></testcase>
+<testcase classname="faults.test_failover"
+ name="test_cluster_failover_without_durability_reports_its_losses" time="9"/>
 </testsuite></testsuites>"""
 
 
@@ -25,6 +27,7 @@ def test_lines_become_rows_with_outcomes(tmp_path: Path,
         "FAULT-RESULT lost-reply-sync test=tests/faults/test_retries.py::test_a[sync] n=1",
         "F FAULT-RESULT kill-9-aof test=tests/faults/test_crash.py::test_b acked_lost=0",
         "FAULT-RESULT sentinel-failover lost=0 some-note",
+        "FAULT-RESULT cluster failover, durability=none: 2 failovers, 0 acknowledged lost",
     ])
     junit = tmp_path / "j.xml"
     junit.write_text(JUNIT)
@@ -32,11 +35,13 @@ def test_lines_become_rows_with_outcomes(tmp_path: Path,
     report.attach(results, report.outcomes(junit))
     assert [(r.scenario, r.outcome) for r in results] == [
         ("lost-reply-sync", "passed"), ("kill-9-aof", "failed"), ("sentinel-failover", "?"),
-        ("test_crash::test_c", "failed")]
+        ("cluster failover, durability=none", "passed"), ("test_crash::test_c", "failed")]
     rows = report.table(results).splitlines()[2:]
     assert rows[0].startswith("| Lost reply + retry (sync) |") and "n=1" in rows[0]
     assert rows[1].endswith("| acked_lost=0 | failed |")
-    assert rows[2].startswith("| sentinel-failover |") and "lost=0 some-note" in rows[2]
+    assert rows[2].startswith("| Cluster failover, no durability |")
+    assert "| 2 failovers, 0 acknowledged lost | passed |" in rows[2]
+    assert rows[3].startswith("| sentinel-failover |") and "lost=0 some-note" in rows[3]
     assert "note=two_words" in line and "stall_s=1.5" in line
 
 
