@@ -32,7 +32,13 @@ from .._scripts import Scripts
 from .._summarizer import Summarizer
 from ..config import ConnectionSettings, SessionConfig
 from ..defaults import EPOCH_CHECK_INTERVAL
-from ..errors import InvalidConfig, PoolExhausted, SessionCorrupted, SessionNotFound
+from ..errors import (
+    InvalidConfig,
+    PoolExhausted,
+    SessionCorrupted,
+    SessionNotFound,
+    StoreFullError,
+)
 from ..models import AppendResult, Message, Session
 from ..tokenizers import Tokenizer, estimate_tokens
 from .listener import Listener
@@ -183,9 +189,13 @@ class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
         return reply
 
     def _fetch(self, sid: str, what: str = "window", after: int = 0) -> Snapshot:
-        if self._plain_reads and what in PLAIN_READS:
-            reply, parse = self._fetch_plain(sid, what), _ops.parse_plain_read
-        else:
+        plain = self._plain_reads and what in PLAIN_READS
+        if plain:
+            try:
+                reply, parse = self._fetch_plain(sid, what), _ops.parse_plain_read
+            except StoreFullError:  # Redis refuses MULTI when full; the read script still runs
+                plain = False
+        if not plain:
             script = self._scripts.read_touch if self.config.touch_on_read else self._scripts.read
             reply, parse = self._run(script, sid, [what, after]), _ops.parse_read
         try:

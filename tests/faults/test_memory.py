@@ -57,7 +57,9 @@ def test_out_of_memory_is_typed_changes_nothing_and_memory_can_be_freed(
         except StoreFullError:
             refused += 1
     after = snapshot(admin, sid)
-    window = len(store.messages(sid))  # reads need no memory
+    # reads need no memory: the window, meta and history all answer
+    window = len(store.messages(sid))
+    assert store.get(sid).message_count == window == len(store.history(sid))
     freed: list[str] = []
     for name, free in [("touch", lambda: store.touch(sid)),
                        ("clear", lambda: store.clear(sid)),
