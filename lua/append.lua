@@ -6,7 +6,8 @@ ARGV  [1] events channel ('' = none)
       [5] dedup window: append calls remembered for retries (at least this many, at most twice)
       [6] name hint: the session's name if it has none yet ('' = none)
       [7] k, the number of messages, then 4 arguments per message:
-          id, tokens (integer >= 0), kind (0 plain, 1 assistant tool call, 2 tool result), body
+          id, tokens (integer >= 0), kind (lib/session: 0 plain, 1 tool call, 2 tool result,
+          3 continuation), body
 Returns  {v, first_seq, last_seq, n, tokens, trimmed, duplicate, trimmed_through_seq,
           user, now_ms}   (user and time: for the per-user index the client updates next)
          n and tokens are the window's after trimming; duplicate = 1 when this call is a retry of
@@ -17,7 +18,8 @@ Events   appended {type, sid, v, seq, first_seq, count, n, tokens, ts}
          trimmed  {type, sid, v, count, through_seq, n, tokens, ts}   (when trimming happened)
 Trimming drops the oldest messages while the window holds more than max_messages or more than
 max_tokens (the limits never drop the newest message), then keeps dropping while the window
-would start on a tool result, so a tool result never outlives the assistant call it answers. Dropped
+would start on a tool result or a continuation (kind >= 2), so a tool result never outlives the
+call it answers. Dropped
 messages move to arch, capped at max_history (0 = dropped for good).
 ]]
 --- @include "lib/session"
@@ -40,7 +42,7 @@ for i = 1, k do
   kinds[i] = int_arg(ARGV[at + 3], 'kind')
   bodies[i] = ARGV[at + 4]
   if ids[i] == '' then fail('RS_INVALID', 'message id is empty') end
-  if kinds[i] > 2 then fail('RS_INVALID', 'kind must be 0, 1 or 2') end
+  if kinds[i] > 3 then fail('RS_INVALID', 'kind must be 0, 1, 2 or 3') end
   added = added + toks[i]
 end
 
@@ -89,7 +91,7 @@ while n > 0 do
   local over = n > 1 and (n > max_messages or tokens > max_tokens)
   if not over then
     if n_before > 0 and trimmed == 0 then break end
-    if header(redis.call('LINDEX', msgs, 0))[3] ~= KIND_TOOL_RESULT then break end
+    if header(redis.call('LINDEX', msgs, 0))[3] < KIND_TOOL_RESULT then break end
   end
   local head
   if max_history > 0 then

@@ -5,8 +5,9 @@ ARGV  [1] events channel ('' = none)   [2] session id   [3] user id ('' = none) 
       [5] metadata JSON ('' = none)    [6] idle TTL seconds (> 0)   [7] lifetime seconds (0 = none)
       [8] max_messages  [9] max_tokens  [10] max_history   (per-session overrides, '' = store default)
       [11] create token: a retry of the same call finds its own token and succeeds
+      [12] exist_ok: '1' = a session with this id is returned as it is (no error, no write)
 Returns  {meta as a flat HGETALL list, remaining TTL ms}
-Errors   RS_EXISTS a session with this id exists (created by another call)
+Errors   RS_EXISTS a session with this id exists (created by another call) and exist_ok is not '1'
          RS_INVALID an argument is malformed
 Event    created {type, sid, user, v, ts}
 ]]
@@ -22,7 +23,7 @@ for i = 8, 10 do
 end
 
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  if redis.call('HGET', KEYS[1], 'ctok') ~= token then
+  if ARGV[12] ~= '1' and redis.call('HGET', KEYS[1], 'ctok') ~= token then
     fail('RS_EXISTS', 'session ' .. sid .. ' already exists')
   end
 else

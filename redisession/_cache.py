@@ -39,8 +39,8 @@ SELF_MANAGED = frozenset({"create", "append", "clear", "touch", "delete", "read"
 WINDOW_KEPT = frozenset({"set_state", "delete_state", "incr_state", "summarize_begin",
                          "summarize_commit", "summarize_release"})
 """Scripts that change meta or state, or trim the window's head, but never rewrite the
-messages it keeps: a cached window stays a valid prefix. After any other script (import, and
-scripts added later) the writer drops its entry."""
+messages it keeps: a cached window stays a valid prefix. After any other script (import, pop,
+delete_message, replace, edit, and scripts added later) the writer drops its entry."""
 
 
 def script_name(scripts: Any, script: Any) -> str:
@@ -199,6 +199,8 @@ def merge_after(entry: Entry, fresh: Snapshot) -> list[Message] | None:
     do not fit together (another session under the same id, or a gap): fetch the window."""
     if fresh.session.created_at != entry.session.created_at:
         return None
+    if fresh.session.rewrites != entry.session.rewrites:
+        return None  # pop, delete_message, replace or edit changed messages the entry holds
     if not fresh.partial:
         return fresh.messages
     n = fresh.session.message_count

@@ -16,7 +16,9 @@ from typing import Any
 NAMES = ("create", "append", "read", "read_touch", "touch", "clear", "delete",
          # session management (issue 4)
          "set_state", "delete_state", "incr_state", "summarize_begin", "summarize_commit",
-         "summarize_release", "dump", "import_session", "expire_slot")
+         "summarize_release", "dump", "import_session", "expire_slot",
+         # message operations (issue 11)
+         "pop", "delete_message", "replace", "edit")
 _INCLUDE = re.compile(r'^--- @include "([\w/]+)"\s*$', re.M)
 
 
@@ -68,3 +70,7 @@ class Scripts:
     dump: Any
     import_session: Any
     expire_slot: Any
+    pop: Any
+    delete_message: Any
+    replace: Any
+    edit: Any

@@ -24,7 +24,9 @@ from pydantic import BaseModel, ConfigDict, field_serializer, field_validator
 __all__ = ["EVENT_TYPES", "Event", "EventType", "parse_event"]
 
 EventType = Literal["created", "appended", "trimmed", "cleared", "deleted", "touched", "expired",
-                    "summarized", "state_updated"]
+                    "summarized", "state_updated",
+                    # message operations (issue 11): they rewrite the window
+                    "popped", "message_deleted", "replaced", "edited"]
 """Every event type. ``touched`` only when ``touch_events=True``; ``expired`` from `sweep()`."""
 
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
@@ -50,7 +52,8 @@ class Event(BaseModel):
         through_seq: last seq trimmed (trimmed). user: owner (created, deleted).
         ttl: remaining TTL in ms (touched). keys: the state variables changed, deleted:
         whether they were removed (state_updated). count, through_seq, tokens of a summary
-        (summarized).
+        (summarized). seq of the message popped, deleted or edited; first_seq, seq, count of
+        the new window and ``replaced``, the size of the old one (replaced).
     """
 
     model_config = ConfigDict(frozen=True, extra="allow")

@@ -26,7 +26,10 @@ class Message(BaseModel):
 
     ``id`` is generated on the client when absent, so a retried append carries the same id and
     is stored once. ``tokens`` is the caller's count; when ``None`` the store's tokenizer counts.
-    ``seq`` is set by the store: the message's position in the session, gap-free from 1.
+    ``seq`` is set by the store: the message's position in the session, increasing from 1 and
+    never reused (``pop``, ``delete_message`` and ``replace`` may leave gaps).
+    ``raw`` keeps a framework's own item verbatim (a JSON-like dict: an OpenAI Responses item,
+    a LangChain message dict, a LlamaIndex ChatMessage): it comes back equal, field for field.
     Invalid fields raise `InvalidMessage` (a ``ValueError``).
     """
 
@@ -43,6 +46,7 @@ class Message(BaseModel):
     metadata: dict[str, Any] | None = None
     created_at: datetime = Field(default_factory=_now)
     seq: int | None = None
+    raw: dict[str, Any] | None = None
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -54,8 +58,9 @@ class Message(BaseModel):
 
     @model_validator(mode="after")
     def _check_shape(self) -> Message:
-        if not self.content and not self.tool_calls:
-            raise ValueError("content is empty (only an assistant tool call may have none)")
+        if not self.content and not self.tool_calls and self.raw is None:
+            raise ValueError("content is empty (only an assistant tool call or a message "
+                             "with a raw item may have none)")
         if self.tool_calls and self.role != "assistant":
             raise ValueError("only assistant messages carry tool_calls")
         if self.role == "tool" and not self.tool_call_id:
@@ -102,6 +107,8 @@ class Session(BaseModel):
     summarized_through_seq: int = Field(default=0, description="last seq folded into the summary")
     summary_tokens: int = 0
     summaries: int = Field(default=0, description="summaries committed for this session")
+    rewrites: int = Field(default=0, description=(
+        "times the window was rewritten (pop, delete_message, replace, edit)"))
 
 
 class AppendResult(BaseModel):

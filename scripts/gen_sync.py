@@ -33,6 +33,7 @@ REPLACEMENTS = {
     "AsyncSummaryMixin": "SummaryMixin",
     "AsyncTransferMixin": "TransferMixin",
     "AsyncLiveMixin": "LiveMixin",
+    "AsyncMessagesMixin": "MessagesMixin",
     "AsyncStoreBase": "StoreBase",
     "resolve_async": "resolve_sync",
 }
