@@ -46,5 +46,5 @@ def count_message(message: Message, tokenizer: Tokenizer) -> int:
     if message.tool_calls:
         n += tokenizer(json.dumps(message.tool_calls, separators=(",", ":")))
     elif message.raw is not None and not message.content:
-        n += tokenizer(json.dumps(message.raw, separators=(",", ":")))
+        n += tokenizer(json.dumps(message.raw, separators=(",", ":"), default=str))
     return n

@@ -1,0 +1,225 @@
+"""LlamaIndex: `RedisessionChatStore`, a ``BaseChatStore`` on redisession.
+
+``pip install "redisession[llama-index]"``. Use it as the ``chat_store`` of
+``ChatMemoryBuffer`` (and of any memory that takes a ``BaseChatStore``). Each key is one
+session (see `redisession.integrations._keys` for how a free-text key becomes a session id);
+each ``ChatMessage`` (blocks, ``additional_kwargs``) is kept in ``Message.raw`` as its JSON
+dump and comes back equal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .._async.store import AsyncSessionStore
+from .._sync.store import SessionStore
+from ..errors import InvalidInput, SessionNotFound
+from ..models import Message
+from ._common import Stores, afirst_use, awindow, first_use, missing, window
+from ._keys import id_to_key, key_to_id
+
+try:
+    from llama_index.core.llms import ChatMessage
+    from llama_index.core.storage.chat_store import BaseChatStore
+    from pydantic import PrivateAttr
+except ImportError as e:  # pragma: no cover - depends on the environment
+    raise missing("llama_index", "llama-index-core", "llama-index", e) from e
+
+__all__ = ["RedisessionChatStore", "from_llama", "to_llama"]
+
+_ROLES = {"user": "user", "assistant": "assistant", "chatbot": "assistant", "model": "assistant",
+          "system": "system", "developer": "system", "tool": "tool", "function": "tool"}
+PAGE = 500
+
+
+def from_llama(message: ChatMessage) -> Message:
+    """A `Message` holding ``message`` (its JSON dump) in ``raw``."""
+    raw = message.model_dump(mode="json")
+    kwargs = raw.get("additional_kwargs") or {}
+    role = _ROLES.get(str(raw.get("role")), "user")
+    call_id = kwargs.get("tool_call_id") or kwargs.get("name")
+    if role == "tool" and not isinstance(call_id, str):
+        role = "assistant"  # a tool result that names no call: kept as plain text
+    calls = kwargs.get("tool_calls")
+    calls = calls if role == "assistant" and isinstance(calls, list) and all(
+        isinstance(c, dict) for c in calls) else None
+    return Message(role=role, content=message.content or "", raw=raw, tool_calls=calls or None,
+                   tool_call_id=call_id if role == "tool" else None)
+
+
+def to_llama(message: Message) -> ChatMessage:
+    """The ``ChatMessage``: the stored original, or one made from the plain fields."""
+    if message.raw is not None and "blocks" in message.raw:
+        return ChatMessage.model_validate(message.raw)
+    kwargs = {"tool_call_id": message.tool_call_id} if message.tool_call_id else {}
+    return ChatMessage(role=message.role, content=message.content, additional_kwargs=kwargs)
+
+
+class RedisessionChatStore(BaseChatStore):
+    """LlamaIndex chat store: one redisession session per key.
+
+    ``get_messages(key)`` is the session's context window (the newest messages within the
+    store's ``max_messages`` / ``max_tokens``, trimmed atomically in Redis). Raise the limits
+    for a store that keeps everything.
+
+    Args:
+        store: a `SessionStore` (sync methods; async ones run it in a thread) or an
+            `AsyncSessionStore` (async methods natively). Or instead:
+        url: a Redis URL; both stores are made from it with ``**settings`` (`SessionConfig`
+            fields: ``prefix``, ``ttl``, ``max_messages``, ...).
+        key_prefix: put before each key's session id (keeps these sessions apart from others).
+        owner: the user id of the sessions this store creates; ``get_keys`` lists that user's
+            sessions (an index in Redis, no SCAN).
+        create: more keyword arguments of ``create`` for a new session (``ttl``, limits).
+    """
+
+    _stores: Stores = PrivateAttr()
+    _prefix: str = PrivateAttr()
+    _owner: str = PrivateAttr()
+    _create: dict[str, Any] = PrivateAttr()
+
+    def __init__(self, *, store: SessionStore | AsyncSessionStore | None = None,
+                 url: str | None = None, key_prefix: str = "li.", owner: str = "llama-index",
+                 create: Mapping[str, Any] | None = None, **settings: Any) -> None:
+        super().__init__()
+        self._stores = Stores(store, url, settings)
+        self._prefix, self._owner = key_prefix, owner
+        self._create = {"user_id": owner, **(create or {})}
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "RedisessionChatStore"
+
+    def _sid(self, key: str) -> str:
+        if not isinstance(key, str):
+            raise InvalidInput(f"key must be a str, got {type(key).__name__}")
+        return key_to_id(self._prefix, key)
+
+    def _keys_of(self, sids: Sequence[str]) -> list[str]:
+        keys = (id_to_key(self._prefix, sid) for sid in sids)
+        return [k for k in keys if k is not None]
+
+    # -- sync ------------------------------------------------------------------------------
+
+    def set_messages(self, key: str, messages: list[ChatMessage]) -> None:
+        """Replace the key's messages, atomically (the old ones move to the archive)."""
+        store, sid, items = self._stores.sync(), self._sid(key), [from_llama(m) for m in messages]
+        first_use(store, sid, self._create, lambda: store.replace(sid, items))
+
+    def get_messages(self, key: str) -> list[ChatMessage]:
+        """The key's messages, oldest first ([] for an unknown key)."""
+        return [to_llama(m) for m in window(self._stores.sync(), self._sid(key))]
+
+    def add_message(self, key: str, message: ChatMessage) -> None:
+        """Append one message (the session is created on first use)."""
+        store, sid, item = self._stores.sync(), self._sid(key), from_llama(message)
+        first_use(store, sid, self._create, lambda: store.append(sid, item))
+
+    def delete_messages(self, key: str) -> list[ChatMessage] | None:
+        """Delete the key (its session) and return the messages it had; None if unknown."""
+        store, sid = self._stores.sync(), self._sid(key)
+        if not store.exists(sid):
+            return None
+        messages = self.get_messages(key)
+        store.delete(sid)
+        return messages
+
+    def delete_message(self, key: str, idx: int) -> ChatMessage | None:
+        """Delete the message at position ``idx`` of the window; None if there is none."""
+        store, sid = self._stores.sync(), self._sid(key)
+        messages = window(store, sid)
+        if not -len(messages) <= idx < len(messages):
+            return None
+        target = messages[idx]
+        return to_llama(target) if store.delete_message(sid, target.id) else None
+
+    def delete_last_message(self, key: str) -> ChatMessage | None:
+        """Remove and return the newest message; None if the key has none."""
+        with contextlib.suppress(SessionNotFound):
+            popped = self._stores.sync().pop(self._sid(key))
+            return None if popped is None else to_llama(popped)
+        return None
+
+    def get_keys(self) -> list[str]:
+        """Every key of this store (the owner's sessions under ``key_prefix``)."""
+        store, sids, offset = self._stores.sync(), [], 0
+        while page := store.list_sessions(self._owner, limit=PAGE, offset=offset):
+            sids += [s.id for s in page]
+            offset += len(page)
+        return self._keys_of(sids)
+
+    # -- async -----------------------------------------------------------------------------
+
+    async def aset_messages(self, key: str, messages: list[ChatMessage]) -> None:
+        store = self._stores.aio()
+        if store is None:
+            return await asyncio.to_thread(self.set_messages, key, messages)
+        sid, items = self._sid(key), [from_llama(m) for m in messages]
+        await afirst_use(store, sid, self._create, lambda: store.replace(sid, items))
+        return None
+
+    async def aget_messages(self, key: str) -> list[ChatMessage]:
+        store = self._stores.aio()
+        if store is None:
+            return await asyncio.to_thread(self.get_messages, key)
+        return [to_llama(m) for m in await awindow(store, self._sid(key))]
+
+    async def async_add_message(self, key: str, message: ChatMessage) -> None:
+        store = self._stores.aio()
+        if store is None:
+            return await asyncio.to_thread(self.add_message, key, message)
+        sid, item = self._sid(key), from_llama(message)
+        await afirst_use(store, sid, self._create, lambda: store.append(sid, item))
+        return None
+
+    async def adelete_messages(self, key: str) -> list[ChatMessage] | None:
+        store = self._stores.aio()
+        if store is None:
+            return await asyncio.to_thread(self.delete_messages, key)
+        sid = self._sid(key)
+        if not await store.exists(sid):
+            return None
+        messages = [to_llama(m) for m in await awindow(store, sid)]
+        await store.delete(sid)
+        return messages
+
+    async def adelete_message(self, key: str, idx: int) -> ChatMessage | None:
+        store = self._stores.aio()
+        if store is None:
+            return await asyncio.to_thread(self.delete_message, key, idx)
+        sid = self._sid(key)
+        messages = await awindow(store, sid)
+        if not -len(messages) <= idx < len(messages):
+            return None
+        target = messages[idx]
+        return to_llama(target) if await store.delete_message(sid, target.id) else None
+
+    async def adelete_last_message(self, key: str) -> ChatMessage | None:
+        store = self._stores.aio()
+        if store is None:
+            return await asyncio.to_thread(self.delete_last_message, key)
+        with contextlib.suppress(SessionNotFound):
+            popped = await store.pop(self._sid(key))
+            return None if popped is None else to_llama(popped)
+        return None
+
+    async def aget_keys(self) -> list[str]:
+        store = self._stores.aio()
+        if store is None:
+            return await asyncio.to_thread(self.get_keys)
+        sids, offset = [], 0
+        while page := await store.list_sessions(self._owner, limit=PAGE, offset=offset):
+            sids += [s.id for s in page]
+            offset += len(page)
+        return self._keys_of(sids)
+
+    def close(self) -> None:
+        """Close the stores made from ``url`` (a store you passed stays open)."""
+        self._stores.close()
+
+    async def aclose(self) -> None:
+        """Close the stores made from ``url`` (a store you passed stays open)."""
+        await self._stores.aclose()
