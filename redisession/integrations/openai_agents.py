@@ -66,7 +66,7 @@ def _limited(items: list[Any], limit: int | None) -> list[Any]:
     """SQLiteSession's rule: the newest ``limit`` items; 0 none; a negative limit all."""
     if limit is None or limit < 0:
         return items
-    return items[len(items) - limit:] if limit else []
+    return items[max(0, len(items) - limit):] if limit else []
 
 
 class RedisessionSession(SessionABC):
