@@ -37,7 +37,7 @@ SELF_MANAGED = frozenset({"create", "append", "clear", "touch", "delete", "read"
 """Scripts after which the store updates (or leaves) the writer's own entry itself."""
 
 WINDOW_KEPT = frozenset({"set_state", "delete_state", "incr_state", "summarize_begin",
-                         "summarize_commit", "summarize_release"})
+                         "summarize_commit", "summarize_release", "archive_oldest"})
 """Scripts that change meta or state, or trim the window's head, but never rewrite the
 messages it keeps: a cached window stays a valid prefix. After any other script (import, pop,
 delete_message, replace, edit, and scripts added later) the writer drops its entry."""

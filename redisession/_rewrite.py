@@ -58,6 +58,12 @@ def parse_replace(sid: str, reply: Sequence[Any], prepared: Sequence[Prepared]) 
                         duplicate=False, message_ids=tuple(p.message.id for p in prepared))
 
 
+def archive_args(channel: str, config: SessionConfig, count: int, drop: bool) -> list[Any]:
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise InvalidInput(f"count must be an int >= 0, got {count!r}")
+    return [*head_args(channel, config), count, config.max_history, "1" if drop else "0"]
+
+
 def edited(message: Message, changes: dict[str, Any]) -> Message:
     """``message`` with ``changes`` applied and validated again (tokens recounted unless given).
     """

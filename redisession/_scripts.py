@@ -18,7 +18,7 @@ NAMES = ("create", "append", "read", "read_touch", "touch", "clear", "delete",
          "set_state", "delete_state", "incr_state", "summarize_begin", "summarize_commit",
          "summarize_release", "dump", "import_session", "expire_slot",
          # message operations (issue 11)
-         "pop", "delete_message", "replace", "edit")
+         "pop", "delete_message", "replace", "edit", "archive_oldest")
 _INCLUDE = re.compile(r'^--- @include "([\w/]+)"\s*$', re.M)
 
 
@@ -74,3 +74,4 @@ class Scripts:
     delete_message: Any
     replace: Any
     edit: Any
+    archive_oldest: Any

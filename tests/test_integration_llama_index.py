@@ -181,3 +181,38 @@ async def test_chat_memory_buffer_async(redis_url: str, prefix: str) -> None:
         assert await chat_store.aget_keys() == ["chat_history"]
     finally:
         await chat_store.aclose()
+
+
+async def test_memory_with_mock_llm_archives_in_redis(redis_url: str, prefix: str) -> None:
+    """The newer Memory over RedisessionDBChatStore: turns through a chat engine, the oldest
+    flushed to the archive by archive_oldest_messages (one script), all readable back."""
+    from llama_index.core.memory import Memory
+    from llama_index.core.storage.chat_store.base_db import MessageStatus
+
+    from redisession.integrations.llama_index import RedisessionDBChatStore
+
+    chat_store = RedisessionDBChatStore(url=redis_url, prefix=prefix)
+    try:
+        memory = Memory.from_defaults(session_id="mem-1", chat_store=chat_store,
+                                      token_limit=200, token_flush_size=60)
+        engine = SimpleChatEngine.from_defaults(llm=MockLLM(max_tokens=5), memory=memory)
+        for i in range(10):
+            await engine.achat(f"question number {i} " + "words " * 10)
+        active = await chat_store.get_messages("mem-1")
+        archived = await chat_store.get_messages("mem-1", status=MessageStatus.ARCHIVED)
+        assert archived and active  # Memory flushed the oldest turns to the archive
+        everything = archived + active
+        assert [m.content.split(" words")[0] for m in everything[::2]] == [
+            f"question number {i} " .strip() for i in range(10)]
+        assert await chat_store.get_messages("mem-1", status=None) == everything
+        assert await chat_store.count_messages("mem-1") == len(active)
+        assert (await memory.aget())[-1].role.value == "assistant"
+        assert await chat_store.get_keys() == ["mem-1"]
+        oldest = await chat_store.delete_oldest_messages("mem-1", 2)
+        assert oldest == active[:2] and await chat_store.get_messages("mem-1") == active[2:]
+        seq = (await chat_store._store().messages("li.mem-1"))[0].seq
+        assert await chat_store.delete_message("mem-1", seq) == active[2]
+        await memory.areset()
+        assert await chat_store.get_keys() == []
+    finally:
+        await chat_store.aclose()

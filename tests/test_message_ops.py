@@ -204,3 +204,19 @@ def test_events_of_message_operations(redis_url: str, prefix: str) -> None:
     assert [e.v for e in seen] == list(range(1, 7))
     replaced = seen[4]
     assert replaced.model_extra == {"replaced": 1} and json.loads(replaced.to_json())["count"] == 1
+
+
+async def test_archive_oldest(store_factory: Any) -> None:
+    store = await store_factory(max_history=3)
+    s = await store.create()
+    await store.append(s.id, *[("user", f"m{i}") for i in range(5)])
+    moved = await store.archive_oldest(s.id, 2)
+    assert [m.content for m in moved] == ["m0", "m1"]
+    assert [m.content for m in await check_exact(store, s.id)] == ["m2", "m3", "m4"]
+    dropped = await store.archive_oldest(s.id, 1, drop=True)
+    assert [m.content for m in dropped] == ["m2"]
+    assert [m.content for m in await store.history(s.id)] == ["m0", "m1", "m3", "m4"]
+    assert await store.archive_oldest(s.id, 10) != [] and await check_exact(store, s.id) == []
+    assert await store.archive_oldest(s.id, 1) == []
+    assert [m.content for m in await store.history(s.id)] == ["m1", "m3", "m4"]  # max_history
+    assert (await store.get(s.id)).total_trimmed == 5

@@ -1,5 +1,6 @@
 # Generated from redisession/_async by scripts/gen_sync.py: do not edit.
-"""Message operations: pop, delete_message, replace and edit, one atomic script each.
+"""Message operations: pop, delete_message, replace, edit and archive_oldest, one atomic
+script each.
 
 A mixin of `AsyncSessionStore`. Each call carries a call id (the same on redis-py's retries),
 so a retried call returns the first call's result and changes nothing more. Each bumps the
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import _ops, _rewrite
+from .._codec import decode_element
 from .._keys import check_id
 from .._ops import MessageLike
 from ..errors import MessageNotFound, ScriptError
@@ -77,6 +79,22 @@ class MessagesMixin(StoreBase):
         args = _rewrite.replace_args(self._events_arg(session_id), self.config, prepared)
         reply = self._run(self._scripts.replace, session_id, args)
         return _rewrite.parse_replace(session_id, reply, prepared)
+
+    def archive_oldest(self, session_id: str, count: int, *,
+                             drop: bool = False) -> list[Message]:
+        """Move the ``count`` oldest window messages to the archive (or drop them), like an
+        append's trimming: the window keeps its newest messages.
+
+        Returns:
+            The messages moved, oldest first (fewer when the window holds fewer).
+
+        Raises:
+            SessionNotFound; InvalidInput: a count that is not an int >= 0.
+        """
+        check_id(session_id)
+        args = _rewrite.archive_args(self._events_arg(session_id), self.config, count, drop)
+        reply = self._run(self._scripts.archive_oldest, session_id, args)
+        return [decode_element(e) for e in reply[1:]]
 
     def edit(self, session_id: str, message_id: str, **changes: Any) -> Message:
         """Change fields of one window message in place; its id, seq and time stay.

@@ -1,7 +1,8 @@
 """LlamaIndex: `RedisessionChatStore`, a ``BaseChatStore`` on redisession.
 
 ``pip install "redisession[llama-index]"``. Use it as the ``chat_store`` of
-``ChatMemoryBuffer`` (and of any memory that takes a ``BaseChatStore``). Each key is one
+``ChatMemoryBuffer`` (and of any memory that takes a ``BaseChatStore``);
+`RedisessionDBChatStore` is the ``chat_store`` of the newer ``Memory``. Each key is one
 session (see `redisession.integrations._keys` for how a free-text key becomes a session id);
 each ``ChatMessage`` (blocks, ``additional_kwargs``) is kept in ``Message.raw`` as its JSON
 dump and comes back equal.
@@ -17,7 +18,6 @@ from typing import Any
 from .._async.store import AsyncSessionStore
 from .._sync.store import SessionStore
 from ..errors import InvalidInput, SessionNotFound
-from ..models import Message
 from ._common import Stores, afirst_use, awindow, first_use, missing, window
 from ._keys import id_to_key, key_to_id
 
@@ -25,37 +25,13 @@ try:
     from llama_index.core.llms import ChatMessage
     from llama_index.core.storage.chat_store import BaseChatStore
     from pydantic import PrivateAttr
+
+    from ._llama_convert import PAGE, from_llama, to_llama
+    from ._llama_db import RedisessionDBChatStore
 except ImportError as e:  # pragma: no cover - depends on the environment
     raise missing("llama_index", "llama-index-core", "llama-index", e) from e
 
-__all__ = ["RedisessionChatStore", "from_llama", "to_llama"]
-
-_ROLES = {"user": "user", "assistant": "assistant", "chatbot": "assistant", "model": "assistant",
-          "system": "system", "developer": "system", "tool": "tool", "function": "tool"}
-PAGE = 500
-
-
-def from_llama(message: ChatMessage) -> Message:
-    """A `Message` holding ``message`` (its JSON dump) in ``raw``."""
-    raw = message.model_dump(mode="json")
-    kwargs = raw.get("additional_kwargs") or {}
-    role = _ROLES.get(str(raw.get("role")), "user")
-    call_id = kwargs.get("tool_call_id") or kwargs.get("name")
-    if role == "tool" and not isinstance(call_id, str):
-        role = "assistant"  # a tool result that names no call: kept as plain text
-    calls = kwargs.get("tool_calls")
-    calls = calls if role == "assistant" and isinstance(calls, list) and all(
-        isinstance(c, dict) for c in calls) else None
-    return Message(role=role, content=message.content or "", raw=raw, tool_calls=calls or None,
-                   tool_call_id=call_id if role == "tool" else None)
-
-
-def to_llama(message: Message) -> ChatMessage:
-    """The ``ChatMessage``: the stored original, or one made from the plain fields."""
-    if message.raw is not None and "blocks" in message.raw:
-        return ChatMessage.model_validate(message.raw)
-    kwargs = {"tool_call_id": message.tool_call_id} if message.tool_call_id else {}
-    return ChatMessage(role=message.role, content=message.content, additional_kwargs=kwargs)
+__all__ = ["RedisessionChatStore", "RedisessionDBChatStore", "from_llama", "to_llama"]
 
 
 class RedisessionChatStore(BaseChatStore):
