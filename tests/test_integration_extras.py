@@ -27,12 +27,18 @@ def test_missing_framework_names_the_extra(monkeypatch: pytest.MonkeyPatch, modu
 
 
 def test_stores_need_a_store_or_a_url() -> None:
-    from redisession import InvalidConfig
+    import redis
+    import redis.asyncio
+
+    from redisession import AsyncSessionStore, InvalidConfig, SessionStore
     from redisession.integrations._common import Stores
 
     with pytest.raises(InvalidConfig):
         Stores(None, None, {})
     with pytest.raises(InvalidConfig):
         Stores(object(), None, {})  # type: ignore[arg-type]
+    store = SessionStore(redis.Redis())  # never connects
     with pytest.raises(InvalidConfig, match="max_messages"):
-        Stores(None, None, {"max_messages": 5})
+        Stores(store, None, {"max_messages": 5})
+    with pytest.raises(InvalidConfig, match="async methods"):
+        Stores(AsyncSessionStore(redis.asyncio.Redis()), None, {}).sync()
