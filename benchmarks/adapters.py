@@ -57,15 +57,17 @@ async def atimed(op: Callable[[int], Awaitable[Any]], count: int) -> Timed:
 
 
 def has_query_engine(url: str) -> bool:
+    """The server has the query engine and JSON (modules of Redis Stack, built into Redis 8)."""
     client = redis.Redis.from_url(url)
     try:
+        if int(str(client.info()["redis_version"]).split(".")[0]) >= 8:
+            return True
         names = {m[b"name"].decode().lower() for m in client.module_list()}
+        return "search" in names and "rejson" in names
     except redis.ResponseError:
-        names = set()
+        return False
     finally:
         client.close()
-    return "search" in names and "rejson" in names or int(
-        redis.Redis.from_url(url).info()["redis_version"].split(".")[0]) >= 8
 
 
 def langchain_rows(url: str, count: int) -> dict[str, tuple[Timed | str, Timed | str]]:
