@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .._async.store import AsyncSessionStore
+from .._sync.store import SessionStore
+from ..errors import InvalidInput
 from ..models import Message
-from ._common import missing
+from ._common import AnyStore, Stores, missing
+from ._keys import id_to_key, key_to_id
 
 try:
     from llama_index.core.llms import ChatMessage
@@ -36,3 +44,40 @@ def to_llama(message: Message) -> ChatMessage:
         return ChatMessage.model_validate(message.raw)
     kwargs = {"tool_call_id": message.tool_call_id} if message.tool_call_id else {}
     return ChatMessage(role=message.role, content=message.content, additional_kwargs=kwargs)
+
+
+@dataclass
+class KeySpace:
+    """What both LlamaIndex stores hold: their stores, how a key becomes a session id, and the
+    owner whose per-user index lists their keys."""
+
+    stores: Stores
+    prefix: str
+    owner: str
+    create: dict[str, Any]
+
+    @classmethod
+    def build(cls, store: AnyStore | None, url: str | None, key_prefix: str, owner: str,
+              create: Mapping[str, Any] | None, settings: Mapping[str, Any]) -> KeySpace:
+        return cls(Stores(store, url, settings), key_prefix, owner,
+                   {"user_id": owner, **(create or {})})
+
+    def sid(self, key: str) -> str:
+        if not isinstance(key, str):
+            raise InvalidInput(f"key must be a str, got {type(key).__name__}")
+        return key_to_id(self.prefix, key)
+
+    def keys_of(self, sids: list[str]) -> list[str]:
+        return [k for k in (id_to_key(self.prefix, s) for s in sids) if k is not None]
+
+    def keys(self, store: SessionStore) -> list[str]:
+        sids: list[str] = []
+        while page := store.list_sessions(self.owner, limit=PAGE, offset=len(sids)):
+            sids += [s.id for s in page]
+        return self.keys_of(sids)
+
+    async def akeys(self, store: AsyncSessionStore) -> list[str]:
+        sids: list[str] = []
+        while page := await store.list_sessions(self.owner, limit=PAGE, offset=len(sids)):
+            sids += [s.id for s in page]
+        return self.keys_of(sids)

@@ -19,9 +19,8 @@ from pydantic import PrivateAttr
 from .._async.store import AsyncSessionStore
 from ..errors import InvalidConfig, InvalidInput, SessionNotFound
 from ..models import Message
-from ._common import Stores, afirst_use, awindow
-from ._keys import id_to_key, key_to_id
-from ._llama_convert import PAGE, from_llama, to_llama
+from ._common import afirst_use, awindow
+from ._llama_convert import KeySpace, from_llama, to_llama
 
 __all__ = ["RedisessionDBChatStore"]
 
@@ -39,32 +38,24 @@ class RedisessionDBChatStore(AsyncDBChatStore):
     (the whole session) or ``ACTIVE`` (the window).
     """
 
-    _stores: Stores = PrivateAttr()
-    _prefix: str = PrivateAttr()
-    _owner: str = PrivateAttr()
-    _create: dict[str, Any] = PrivateAttr()
+    _ks: KeySpace = PrivateAttr()
 
     def __init__(self, *, store: AsyncSessionStore | None = None, url: str | None = None,
                  key_prefix: str = "li.", owner: str = "llama-index",
                  create: Mapping[str, Any] | None = None, **settings: Any) -> None:
         super().__init__()
-        self._stores = Stores(store, url, settings)
-        self._prefix, self._owner = key_prefix, owner
-        self._create = {"user_id": owner, **(create or {})}
+        self._ks = KeySpace.build(store, url, key_prefix, owner, create, settings)
 
     @classmethod
     def class_name(cls) -> str:
         return "RedisessionDBChatStore"
 
     def _store(self) -> AsyncSessionStore:
-        store = self._stores.aio()
+        store = self._ks.stores.aio()
         if store is None:
             raise InvalidConfig("RedisessionDBChatStore is async: give it an AsyncSessionStore "
                                 "or url=")
         return store
-
-    def _sid(self, key: str) -> str:
-        return key_to_id(self._prefix, key)
 
     @staticmethod
     def _active_only(status: MessageStatus | None) -> None:
@@ -73,7 +64,7 @@ class RedisessionDBChatStore(AsyncDBChatStore):
                                "they reach the archive by trimming or archive_oldest_messages")
 
     async def _status(self, key: str, status: MessageStatus | None) -> list[Message]:
-        store, sid = self._store(), self._sid(key)
+        store, sid = self._store(), self._ks.sid(key)
         if status == MessageStatus.ACTIVE:
             return await awindow(store, sid)
         try:
@@ -106,25 +97,25 @@ class RedisessionDBChatStore(AsyncDBChatStore):
         self._active_only(status)
         if not messages:
             return
-        store, sid, items = self._store(), self._sid(key), [from_llama(m) for m in messages]
-        await afirst_use(store, sid, self._create, lambda: store.append(sid, *items))
+        store, sid, items = self._store(), self._ks.sid(key), [from_llama(m) for m in messages]
+        await afirst_use(store, sid, self._ks.create, lambda: store.append(sid, *items))
 
     async def set_messages(self, key: str, messages: list[ChatMessage],
                            status: MessageStatus = MessageStatus.ACTIVE) -> None:
         self._active_only(status)
-        store, sid, items = self._store(), self._sid(key), [from_llama(m) for m in messages]
-        await afirst_use(store, sid, self._create, lambda: store.replace(sid, items))
+        store, sid, items = self._store(), self._ks.sid(key), [from_llama(m) for m in messages]
+        await afirst_use(store, sid, self._ks.create, lambda: store.replace(sid, items))
 
     async def delete_message(self, key: str, idx: int) -> ChatMessage | None:
         """Delete the message whose seq is ``idx`` (window or archive) and return it."""
-        store, sid = self._store(), self._sid(key)
+        store, sid = self._store(), self._ks.sid(key)
         target = next((m for m in await self._status(key, None) if m.seq == idx), None)
         if target is None or not await store.delete_message(sid, target.id):
             return None
         return to_llama(target)
 
     async def delete_messages(self, key: str, status: MessageStatus | None = None) -> None:
-        store, sid = self._store(), self._sid(key)
+        store, sid = self._store(), self._ks.sid(key)
         if status is None:
             await store.delete(sid)
             return
@@ -135,21 +126,17 @@ class RedisessionDBChatStore(AsyncDBChatStore):
     async def delete_oldest_messages(self, key: str, n: int) -> list[ChatMessage]:
         with contextlib.suppress(SessionNotFound):
             return [to_llama(m) for m in await self._store().archive_oldest(
-                self._sid(key), n, drop=True)]
+                self._ks.sid(key), n, drop=True)]
         return []
 
     async def archive_oldest_messages(self, key: str, n: int) -> list[ChatMessage]:
         with contextlib.suppress(SessionNotFound):
-            return [to_llama(m) for m in await self._store().archive_oldest(self._sid(key), n)]
+            return [to_llama(m) for m in await self._store().archive_oldest(self._ks.sid(key), n)]
         return []
 
     async def get_keys(self) -> list[str]:
-        store, sids, offset = self._store(), [], 0
-        while page := await store.list_sessions(self._owner, limit=PAGE, offset=offset):
-            sids += [s.id for s in page]
-            offset += len(page)
-        return [k for k in (id_to_key(self._prefix, s) for s in sids) if k is not None]
+        return await self._ks.akeys(self._store())
 
     async def aclose(self) -> None:
         """Close the stores made from ``url`` (a store you passed stays open)."""
-        await self._stores.aclose()
+        await self._ks.stores.aclose()

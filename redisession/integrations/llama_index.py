@@ -12,21 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from .._async.store import AsyncSessionStore
 from .._sync.store import SessionStore
-from ..errors import InvalidInput, SessionNotFound
-from ._common import Stores, afirst_use, awindow, first_use, missing, window
-from ._keys import id_to_key, key_to_id
+from ..errors import SessionNotFound
+from ._common import afirst_use, awindow, first_use, missing, window
 
 try:
     from llama_index.core.llms import ChatMessage
     from llama_index.core.storage.chat_store import BaseChatStore
     from pydantic import PrivateAttr
 
-    from ._llama_convert import PAGE, from_llama, to_llama
+    from ._llama_convert import KeySpace, from_llama, to_llama
     from ._llama_db import RedisessionDBChatStore
 except ImportError as e:  # pragma: no cover - depends on the environment
     raise missing("llama_index", "llama-index-core", "llama-index", e) from e
@@ -52,51 +51,38 @@ class RedisessionChatStore(BaseChatStore):
         create: more keyword arguments of ``create`` for a new session (``ttl``, limits).
     """
 
-    _stores: Stores = PrivateAttr()
-    _prefix: str = PrivateAttr()
-    _owner: str = PrivateAttr()
-    _create: dict[str, Any] = PrivateAttr()
+    _ks: KeySpace = PrivateAttr()
 
     def __init__(self, *, store: SessionStore | AsyncSessionStore | None = None,
                  url: str | None = None, key_prefix: str = "li.", owner: str = "llama-index",
                  create: Mapping[str, Any] | None = None, **settings: Any) -> None:
         super().__init__()
-        self._stores = Stores(store, url, settings)
-        self._prefix, self._owner = key_prefix, owner
-        self._create = {"user_id": owner, **(create or {})}
+        self._ks = KeySpace.build(store, url, key_prefix, owner, create, settings)
 
     @classmethod
     def class_name(cls) -> str:
         return "RedisessionChatStore"
 
-    def _sid(self, key: str) -> str:
-        if not isinstance(key, str):
-            raise InvalidInput(f"key must be a str, got {type(key).__name__}")
-        return key_to_id(self._prefix, key)
-
-    def _keys_of(self, sids: Sequence[str]) -> list[str]:
-        keys = (id_to_key(self._prefix, sid) for sid in sids)
-        return [k for k in keys if k is not None]
-
     # -- sync ------------------------------------------------------------------------------
 
     def set_messages(self, key: str, messages: list[ChatMessage]) -> None:
         """Replace the key's messages, atomically (the old ones move to the archive)."""
-        store, sid, items = self._stores.sync(), self._sid(key), [from_llama(m) for m in messages]
-        first_use(store, sid, self._create, lambda: store.replace(sid, items))
+        store, sid = self._ks.stores.sync(), self._ks.sid(key)
+        items = [from_llama(m) for m in messages]
+        first_use(store, sid, self._ks.create, lambda: store.replace(sid, items))
 
     def get_messages(self, key: str) -> list[ChatMessage]:
         """The key's messages, oldest first ([] for an unknown key)."""
-        return [to_llama(m) for m in window(self._stores.sync(), self._sid(key))]
+        return [to_llama(m) for m in window(self._ks.stores.sync(), self._ks.sid(key))]
 
     def add_message(self, key: str, message: ChatMessage) -> None:
         """Append one message (the session is created on first use)."""
-        store, sid, item = self._stores.sync(), self._sid(key), from_llama(message)
-        first_use(store, sid, self._create, lambda: store.append(sid, item))
+        store, sid, item = self._ks.stores.sync(), self._ks.sid(key), from_llama(message)
+        first_use(store, sid, self._ks.create, lambda: store.append(sid, item))
 
     def delete_messages(self, key: str) -> list[ChatMessage] | None:
         """Delete the key (its session) and return the messages it had; None if unknown."""
-        store, sid = self._stores.sync(), self._sid(key)
+        store, sid = self._ks.stores.sync(), self._ks.sid(key)
         if not store.exists(sid):
             return None
         messages = self.get_messages(key)
@@ -105,7 +91,7 @@ class RedisessionChatStore(BaseChatStore):
 
     def delete_message(self, key: str, idx: int) -> ChatMessage | None:
         """Delete the message at position ``idx`` of the window; None if there is none."""
-        store, sid = self._stores.sync(), self._sid(key)
+        store, sid = self._ks.stores.sync(), self._ks.sid(key)
         messages = window(store, sid)
         if not -len(messages) <= idx < len(messages):
             return None
@@ -115,47 +101,43 @@ class RedisessionChatStore(BaseChatStore):
     def delete_last_message(self, key: str) -> ChatMessage | None:
         """Remove and return the newest message; None if the key has none."""
         with contextlib.suppress(SessionNotFound):
-            popped = self._stores.sync().pop(self._sid(key))
+            popped = self._ks.stores.sync().pop(self._ks.sid(key))
             return None if popped is None else to_llama(popped)
         return None
 
     def get_keys(self) -> list[str]:
         """Every key of this store (the owner's sessions under ``key_prefix``)."""
-        store, sids, offset = self._stores.sync(), [], 0
-        while page := store.list_sessions(self._owner, limit=PAGE, offset=offset):
-            sids += [s.id for s in page]
-            offset += len(page)
-        return self._keys_of(sids)
+        return self._ks.keys(self._ks.stores.sync())
 
     # -- async -----------------------------------------------------------------------------
 
     async def aset_messages(self, key: str, messages: list[ChatMessage]) -> None:
-        store = self._stores.aio()
+        store = self._ks.stores.aio()
         if store is None:
             return await asyncio.to_thread(self.set_messages, key, messages)
-        sid, items = self._sid(key), [from_llama(m) for m in messages]
-        await afirst_use(store, sid, self._create, lambda: store.replace(sid, items))
+        sid, items = self._ks.sid(key), [from_llama(m) for m in messages]
+        await afirst_use(store, sid, self._ks.create, lambda: store.replace(sid, items))
         return None
 
     async def aget_messages(self, key: str) -> list[ChatMessage]:
-        store = self._stores.aio()
+        store = self._ks.stores.aio()
         if store is None:
             return await asyncio.to_thread(self.get_messages, key)
-        return [to_llama(m) for m in await awindow(store, self._sid(key))]
+        return [to_llama(m) for m in await awindow(store, self._ks.sid(key))]
 
     async def async_add_message(self, key: str, message: ChatMessage) -> None:
-        store = self._stores.aio()
+        store = self._ks.stores.aio()
         if store is None:
             return await asyncio.to_thread(self.add_message, key, message)
-        sid, item = self._sid(key), from_llama(message)
-        await afirst_use(store, sid, self._create, lambda: store.append(sid, item))
+        sid, item = self._ks.sid(key), from_llama(message)
+        await afirst_use(store, sid, self._ks.create, lambda: store.append(sid, item))
         return None
 
     async def adelete_messages(self, key: str) -> list[ChatMessage] | None:
-        store = self._stores.aio()
+        store = self._ks.stores.aio()
         if store is None:
             return await asyncio.to_thread(self.delete_messages, key)
-        sid = self._sid(key)
+        sid = self._ks.sid(key)
         if not await store.exists(sid):
             return None
         messages = [to_llama(m) for m in await awindow(store, sid)]
@@ -163,10 +145,10 @@ class RedisessionChatStore(BaseChatStore):
         return messages
 
     async def adelete_message(self, key: str, idx: int) -> ChatMessage | None:
-        store = self._stores.aio()
+        store = self._ks.stores.aio()
         if store is None:
             return await asyncio.to_thread(self.delete_message, key, idx)
-        sid = self._sid(key)
+        sid = self._ks.sid(key)
         messages = await awindow(store, sid)
         if not -len(messages) <= idx < len(messages):
             return None
@@ -174,28 +156,24 @@ class RedisessionChatStore(BaseChatStore):
         return to_llama(target) if await store.delete_message(sid, target.id) else None
 
     async def adelete_last_message(self, key: str) -> ChatMessage | None:
-        store = self._stores.aio()
+        store = self._ks.stores.aio()
         if store is None:
             return await asyncio.to_thread(self.delete_last_message, key)
         with contextlib.suppress(SessionNotFound):
-            popped = await store.pop(self._sid(key))
+            popped = await store.pop(self._ks.sid(key))
             return None if popped is None else to_llama(popped)
         return None
 
     async def aget_keys(self) -> list[str]:
-        store = self._stores.aio()
+        store = self._ks.stores.aio()
         if store is None:
             return await asyncio.to_thread(self.get_keys)
-        sids, offset = [], 0
-        while page := await store.list_sessions(self._owner, limit=PAGE, offset=offset):
-            sids += [s.id for s in page]
-            offset += len(page)
-        return self._keys_of(sids)
+        return await self._ks.akeys(store)
 
     def close(self) -> None:
         """Close the stores made from ``url`` (a store you passed stays open)."""
-        self._stores.close()
+        self._ks.stores.close()
 
     async def aclose(self) -> None:
         """Close the stores made from ``url`` (a store you passed stays open)."""
-        await self._stores.aclose()
+        await self._ks.stores.aclose()
