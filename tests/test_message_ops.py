@@ -220,3 +220,57 @@ async def test_archive_oldest(store_factory: Any) -> None:
     assert await store.archive_oldest(s.id, 1) == []
     assert [m.content for m in await store.history(s.id)] == ["m1", "m3", "m4"]  # max_history
     assert (await store.get(s.id)).total_trimmed == 5
+
+
+def test_scripts_refuse_bad_arguments_and_write_nothing(redis_url: str, prefix: str) -> None:
+    """Direct script calls with malformed ARGV: an RS_INVALID error and no change."""
+    from redisession import SessionStore
+    from redisession._codec import id_field
+    from redisession._rewrite import head_args
+
+    with SessionStore.from_url(redis_url, prefix=prefix) as store:
+        s = store.create()
+        store.append(s.id, ("user", "a"))
+        keys = list(session_keys(prefix, s.id))
+        body = b"\x98"  # not checked by Lua: any bytes
+        bad = {
+            "replace": [*head_args("", store.config), 10, 10, 10, 1, "id", 1, 4, body],
+            "edit": [*head_args("", store.config), id_field("x"), 0, 1, 9, body],
+            "delete_message": [*head_args("", store.config), ""],
+            "archive_oldest": [*head_args("", store.config), -1, 0, "0"],
+            "pop": ["", "", 64],
+        }
+        before = store.get(s.id)
+        for name, args in bad.items():
+            with pytest.raises(redis.ResponseError, match="RS_INVALID"):
+                getattr(store._scripts, name)(keys=keys, args=args)
+        after = store.get(s.id)
+        assert (after.version, after.message_count, after.rewrites) == (
+            before.version, before.message_count, before.rewrites)
+
+
+def test_retried_calls_apply_once(redis_url: str, prefix: str) -> None:
+    """Every message script run twice with one call id: the second run changes nothing."""
+    from redisession import SessionStore
+    from redisession._codec import id_field
+    from redisession._ops import prepare_messages
+    from redisession._rewrite import archive_args, delete_args, replace_args
+
+    with SessionStore.from_url(redis_url, prefix=prefix, max_history=50) as store:
+        s = store.create()
+        msgs = [Message(role="user", content=f"m{i}") for i in range(6)]
+        store.append(s.id, *msgs)
+        keys = list(session_keys(prefix, s.id))
+        cfg = store.config
+        (new,) = prepare_messages([Message(role="user", content="r")], cfg, store.tokenizer)
+        calls = [("delete_message", delete_args("", cfg, msgs[0].id)),
+                 ("archive_oldest", archive_args("", cfg, 2, False)),
+                 ("edit", [*delete_args("", cfg, msgs[5].id), 0, 3, 0, new.body]),
+                 ("replace", replace_args("", cfg, [new]))]
+        for name, args in calls:
+            first = getattr(store._scripts, name)(keys=keys, args=args)
+            state = (store.get(s.id).version, [m.content for m in store.history(s.id)])
+            again = getattr(store._scripts, name)(keys=keys, args=args)
+            assert again[:2] == first[:2], name
+            assert (store.get(s.id).version, [m.content for m in store.history(s.id)]) == state
+        assert id_field(msgs[0].id) == bytes([0xC4, 16]) + bytes.fromhex(msgs[0].id)
