@@ -6,11 +6,14 @@ Needs the ``bench`` extra (``pip install -e '.[bench]'``). Starts a private redi
 unless ``--url`` (or ``REDIS_URL``) is given. For each framework, two rows:
 
 - append: one message (or item) added to a session, ``N`` times, one client;
-- read 100: a session of 100 messages read back whole, ``N`` times.
+- read 100: a session of 100 messages read back whole, ``N`` times;
+- read 100, cache: the same with redisession's local cache on (``cache_size=100``), which the
+  framework's class does not have (its column repeats its read 100).
 
-Both sides run with a TTL (the peers set theirs with ``ttl=``); redisession's local cache is
-off (``cache_size=0``), so every call is a round trip. langchain-redis needs the Redis query
-engine and JSON (Redis Stack or Redis 8); on a server without them its rows say so.
+Both sides run with a TTL (the peers set theirs with ``ttl=``); apart from the last row
+redisession's local cache is off (``cache_size=0``), so every call is a round trip.
+langchain-redis needs the Redis query engine and JSON (Redis Stack or Redis 8); on a server
+without them its rows say so.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from redisession.testing import redis_url_or_private
 TTL = 3600
 SETTINGS: dict[str, Any] = {"ttl": TTL, "max_messages": 10_000, "max_tokens": 10_000_000,
                             "cache_size": 0}
+CACHED: dict[str, Any] = {**SETTINGS, "cache_size": 100, "cache_max_age": 60.0}
 Timed = tuple[float, float]  # ops/s, p50 latency in microseconds
 
 
@@ -81,18 +85,23 @@ def langchain_rows(url: str, count: int) -> dict[str, tuple[Timed | str, Timed |
         full.add_messages([HumanMessage(f"m{i}") for i in range(100)])
         mine = (timed(lambda i: ours.add_messages([HumanMessage(f"hello {i}")]), count),
                 timed(lambda i: full.messages, count))
+    with SessionStore.from_url(url, prefix=store.config.prefix, **CACHED) as cached:
+        hot = RedisessionChatMessageHistory("read", store=cached)
+        warm = timed(lambda i: hot.messages, count)
     if not has_query_engine(url):
-        theirs: tuple[Timed | str, Timed | str] = ("needs Redis Stack / 8",) * 2
-        return {"append": (mine[0], theirs[0]), "read 100": (mine[1], theirs[1])}
+        absent = "needs Redis Stack / 8"
+        return {"append": (mine[0], absent), "read 100": (mine[1], absent),
+                "read 100, cache": (warm, absent)}
     from langchain_redis import RedisChatMessageHistory
 
     tag = uuid.uuid4().hex[:6]
     peer = RedisChatMessageHistory(f"a{tag}", redis_url=url, ttl=TTL, key_prefix=f"b{tag}:")
     peer_full = RedisChatMessageHistory(f"r{tag}", redis_url=url, ttl=TTL, key_prefix=f"b{tag}:")
     peer_full.add_messages([HumanMessage(f"m{i}") for i in range(100)])
+    peer_read = timed(lambda i: peer_full.messages, count)
     return {"append": (mine[0], timed(lambda i: peer.add_messages([HumanMessage(f"hi {i}")]),
                                       count)),
-            "read 100": (mine[1], timed(lambda i: peer_full.messages, count))}
+            "read 100": (mine[1], peer_read), "read 100, cache": (warm, peer_read)}
 
 
 def llama_rows(url: str, count: int) -> dict[str, tuple[Timed | str, Timed | str]]:
@@ -107,11 +116,15 @@ def llama_rows(url: str, count: int) -> dict[str, tuple[Timed | str, Timed | str
         ours.set_messages("read", [ChatMessage(role="user", content=f"m{i}") for i in range(100)])
         mine = (timed(lambda i: ours.add_message("append", ChatMessage(content=f"hi {i}")), count),
                 timed(lambda i: ours.get_messages("read"), count))
+    with SessionStore.from_url(url, prefix=f"b{tag}", **CACHED) as cached:
+        hot = RedisessionChatStore(store=cached)
+        warm = timed(lambda i: hot.get_messages("read"), count)
     peer = RedisChatStore(redis_url=url, ttl=TTL)
     peer.set_messages(f"r{tag}", [ChatMessage(role="user", content=f"m{i}") for i in range(100)])
     theirs = (timed(lambda i: peer.add_message(f"a{tag}", ChatMessage(content=f"hi {i}")), count),
               timed(lambda i: peer.get_messages(f"r{tag}"), count))
-    return {"append": (mine[0], theirs[0]), "read 100": (mine[1], theirs[1])}
+    return {"append": (mine[0], theirs[0]), "read 100": (mine[1], theirs[1]),
+            "read 100, cache": (warm, theirs[1])}
 
 
 async def agents_rows(url: str, count: int) -> dict[str, tuple[Timed | str, Timed | str]]:
@@ -127,6 +140,9 @@ async def agents_rows(url: str, count: int) -> dict[str, tuple[Timed | str, Time
         mine = (await atimed(lambda i: ours.add_items([{"role": "user", "content": f"hi {i}"}]),
                              count),
                 await atimed(lambda i: full.get_items(), count))
+    async with AsyncSessionStore.from_url(url, prefix=f"b{tag}", **CACHED) as cached:
+        hot = RedisessionSession("read", store=cached)
+        warm = await atimed(lambda i: hot.get_items(), count)
     peer = RedisSession.from_url(f"a{tag}", url=url, ttl=TTL)
     peer_full = RedisSession.from_url(f"r{tag}", url=url, ttl=TTL)
     await peer_full.add_items(list(items))
@@ -135,7 +151,8 @@ async def agents_rows(url: str, count: int) -> dict[str, tuple[Timed | str, Time
               await atimed(lambda i: peer_full.get_items(), count))
     await peer.close()
     await peer_full.close()
-    return {"append": (mine[0], theirs[0]), "read 100": (mine[1], theirs[1])}
+    return {"append": (mine[0], theirs[0]), "read 100": (mine[1], theirs[1]),
+            "read 100, cache": (warm, theirs[1])}
 
 
 def cell(t: Timed | str) -> str:
@@ -143,14 +160,14 @@ def cell(t: Timed | str) -> str:
 
 
 def print_table(rows: dict[str, dict[str, tuple[Timed | str, Timed | str]]]) -> None:
-    print(f"| {'framework':<14} | {'work':<8} | {'redisession adapter':<32} | "
+    print(f"| {'framework':<14} | {'work':<15} | {'redisession adapter':<32} | "
           f"{'framework own Redis class':<32} | speed-up |")
-    print(f"|{'-' * 16}|{'-' * 10}|{'-' * 34}|{'-' * 34}|{'-' * 10}|")
+    print(f"|{'-' * 16}|{'-' * 17}|{'-' * 34}|{'-' * 34}|{'-' * 10}|")
     for framework, works in rows.items():
         for work, (ours, theirs) in works.items():
             ratio = (f"{ours[0] / theirs[0]:.2f}x" if not isinstance(ours, str)
                      and not isinstance(theirs, str) else "")
-            print(f"| {framework:<14} | {work:<8} | {cell(ours):<32} | {cell(theirs):<32} | "
+            print(f"| {framework:<14} | {work:<15} | {cell(ours):<32} | {cell(theirs):<32} | "
                   f"{ratio:>8} |")
 
 
