@@ -3,7 +3,7 @@
     python -m benchmarks.adapters [--count N] [--url redis://...]
 
 Needs the ``bench`` extra (``pip install -e '.[bench]'``). Starts a private redis-server
-unless ``--url`` (or ``REDIS_URL``) is given. For each framework, two rows:
+unless ``--url`` (or ``REDIS_URL``) is given. For each framework, three rows:
 
 - append: one message (or item) added to a session, ``N`` times, one client;
 - read 100: a session of 100 messages read back whole, ``N`` times;
