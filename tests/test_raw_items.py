@@ -106,3 +106,38 @@ def test_trimming_never_orphans_an_output(redis_url: str, prefix: str, seed: int
             at = next(k for k, i in enumerate(stored) if i == first) if first else 0
             if at and at not in call_heads:  # within one call, a group is never cut
                 assert stored[at - 1].get("type") not in ("reasoning", "function_call")
+
+
+def test_export_import_keeps_items_and_kinds(redis_url: str, prefix: str) -> None:
+    import io
+
+    import redis
+
+    from redisession._keys import session_keys
+
+    def headers() -> list[Any]:
+        return [next(_unpacked(e)) for e in client.lrange(msgs, 0, -1)]
+
+    rng = random.Random(3)
+    items = [i for t in range(3) for i in _turn(rng, t)]
+    client = redis.Redis.from_url(redis_url)
+    try:
+        with SessionStore.from_url(redis_url, prefix=prefix) as store:
+            s = store.create()
+            store.append(s.id, *(item_message(i) for i in items))
+            msgs = session_keys(prefix, s.id).msgs
+            before = headers()
+            assert 3 in [h[2] for h in before]  # the turns have continuations
+            buf = io.StringIO()
+            store.export_sessions(buf)
+            store.import_sessions(io.StringIO(buf.getvalue()), overwrite=True)
+            assert [m.raw for m in store.messages(s.id)] == items
+            assert headers() == before
+    finally:
+        client.close()
+
+
+def _unpacked(element: bytes) -> Any:
+    unpacker = msgpack.Unpacker(raw=False)
+    unpacker.feed(element)
+    return unpacker
