@@ -72,6 +72,7 @@ class Event(BaseModel):
     ttl: int | None = None
     keys: list[str] | None = None
     deleted: bool | None = None
+    replaced: int | None = None
 
     @field_validator("ts", mode="before")
     @classmethod

@@ -203,7 +203,7 @@ def test_events_of_message_operations(redis_url: str, prefix: str) -> None:
     assert types == ["created", "appended", "popped", "edited", "replaced", "message_deleted"]
     assert [e.v for e in seen] == list(range(1, 7))
     replaced = seen[4]
-    assert replaced.model_extra == {"replaced": 1} and json.loads(replaced.to_json())["count"] == 1
+    assert replaced.replaced == 1 and json.loads(replaced.to_json())["count"] == 1
 
 
 async def test_archive_oldest(store_factory: Any) -> None:
