@@ -3,14 +3,16 @@
 KEYS  the session keys (lib/session): meta msgs arch dedup dedup_prev state lease stats live
 ARGV  [1] events channel ('' = none)   [2] call id   [3] dedup window
       [4] max_messages  [5] max_tokens  [6] max_history   store defaults; meta overrides win
-      [7] k, the number of messages (0 empties the window), then 4 arguments per message:
+      [7] '1' = the old window moves to the archive; '0' = the old window and the archive are
+          dropped (a fresh conversation)
+      [8] k, the number of messages (0 empties the window), then 4 arguments per message:
           id, tokens (integer >= 0), kind (0..3), body
 Returns  {v, first_seq, last_seq, n, tokens, trimmed, replaced}
          replaced: how many messages the old window held
 Errors   RS_NOT_FOUND no such session;  RS_INVALID malformed arguments (nothing written)
 Event    replaced {type, sid, v, first_seq, seq, count, replaced, n, tokens, ts}
 The old window moves to the archive like trimmed messages (capped at max_history; 0 = dropped
-for good). The new messages get new seqs after the session's last seq (seqs are never reused);
+for good), or with ARGV[7] '0' the window and the archive are dropped. The new messages get new seqs after the session's last seq (seqs are never reused);
 total_messages and total_tokens count them as appended. The new window is then trimmed by the
 append's rules (limits, never the newest message, never starting on a tool result or a
 continuation item); what is trimmed goes to the archive too. A retry returns the first reply.
@@ -21,14 +23,16 @@ continuation item); what is trimmed goes to the archive too. A retry returns the
 local meta, msgs, arch = KEYS[1], KEYS[2], KEYS[3]
 local channel, call_id = ARGV[1], ARGV[2]
 local dedup_window = int_arg(ARGV[3], 'dedup window')
-local k = int_arg(ARGV[7], 'message count')
+local keep_old = ARGV[7] == '1'
+if not keep_old and ARGV[7] ~= '0' then fail('RS_INVALID', "the archive flag must be '0' or '1'") end
+local k = int_arg(ARGV[8], 'message count')
 if call_id == '' then fail('RS_INVALID', 'call id is empty') end
-if #ARGV ~= 7 + 4 * k then
-  fail('RS_INVALID', 'expected ' .. (7 + 4 * k) .. ' arguments for ' .. k .. ' messages, got ' .. #ARGV)
+if #ARGV ~= 8 + 4 * k then
+  fail('RS_INVALID', 'expected ' .. (8 + 4 * k) .. ' arguments for ' .. k .. ' messages, got ' .. #ARGV)
 end
 local toks, kinds, added = {}, {}, 0
 for i = 1, k do
-  local at = 7 + (i - 1) * 4
+  local at = 8 + (i - 1) * 4
   if ARGV[at + 1] == '' then fail('RS_INVALID', 'message id is empty') end
   toks[i] = int_arg(ARGV[at + 2], 'tokens')
   kinds[i] = int_arg(ARGV[at + 3], 'kind')
@@ -47,7 +51,9 @@ local max_history = limit(f[8], ARGV[6])
 
 -- checks done: writes. The old window goes first, whole, to the archive.
 local old = tonumber(f[3])
-if old > 0 and max_history > 0 then
+if not keep_old then
+  redis.call('DEL', arch)
+elseif old > 0 and max_history > 0 then
   call_chunked('RPUSH', arch, redis.call('LRANGE', msgs, 0, -1))
 end
 redis.call('DEL', msgs)
@@ -56,7 +62,7 @@ local first_seq = seq + 1
 local elements = {}
 for i = 1, k do
   seq = seq + 1
-  elements[i] = cmsgpack.pack({seq, toks[i], kinds[i]}) .. ARGV[7 + (i - 1) * 4 + 4]
+  elements[i] = cmsgpack.pack({seq, toks[i], kinds[i]}) .. ARGV[8 + (i - 1) * 4 + 4]
 end
 if k > 0 then call_chunked('RPUSH', msgs, elements) end
 

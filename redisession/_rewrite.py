@@ -41,10 +41,10 @@ def delete_args(channel: str, config: SessionConfig, message_id: str) -> list[An
     return [*head_args(channel, config), id_field(message_id)]
 
 
-def replace_args(channel: str, config: SessionConfig,
-                 prepared: Sequence[Prepared]) -> list[Any]:
+def replace_args(channel: str, config: SessionConfig, prepared: Sequence[Prepared],
+                 archive: bool = True) -> list[Any]:
     args: list[Any] = [*head_args(channel, config), config.max_messages, config.max_tokens,
-                       config.max_history, len(prepared)]
+                       config.max_history, "1" if archive else "0", len(prepared)]
     for p in prepared:
         args += [p.message.id, p.tokens, p.kind, p.body]
     return args

@@ -216,3 +216,55 @@ async def test_memory_with_mock_llm_archives_in_redis(redis_url: str, prefix: st
         assert await chat_store.get_keys() == []
     finally:
         await chat_store.aclose()
+
+
+async def test_db_store_differential(redis_url: str, prefix: str) -> None:
+    """RedisessionDBChatStore (Memory's store) against LlamaIndex's SQLAlchemyChatStore on
+    SQLite: the same random operations give the same messages. Difference (asserted): a key
+    whose messages are all gone is still a session here, so get_keys may list it."""
+    from llama_index.core.storage.chat_store.base_db import MessageStatus
+    from llama_index.core.storage.chat_store.sql import SQLAlchemyChatStore
+
+    from redisession.integrations.llama_index import RedisessionDBChatStore
+
+    statuses = [MessageStatus.ACTIVE, MessageStatus.ARCHIVED, None]
+    ref = SQLAlchemyChatStore(table_name="diff",
+                              async_database_uri="sqlite+aiosqlite:///:memory:")
+    async with AsyncSessionStore.from_url(redis_url, prefix=prefix, max_history=100_000,
+                                          **BIG) as store:
+        ours = RedisessionDBChatStore(store=store)
+        try:
+            for seed in range(SEQUENCES // 2):
+                rng = random.Random(70_000 + seed)
+                keys = [f"s{seed}.{k}" for k in ("a", "b:ü")]
+                for i in range(rng.randint(1, 8)):
+                    key, r = rng.choice(keys), rng.random()
+                    if r < 0.35:
+                        args: tuple[Any, ...] = ("add_messages", key, turn(rng, i))
+                    elif r < 0.45:
+                        args = ("set_messages", key, turn(rng, i))
+                    elif r < 0.6:
+                        args = ("archive_oldest_messages", key, rng.randint(0, 3))
+                    elif r < 0.7:
+                        args = ("delete_oldest_messages", key, rng.randint(0, 2))
+                    elif r < 0.75:
+                        args = ("delete_messages", key,
+                                rng.choice([None, MessageStatus.ACTIVE]))
+                    elif r < 0.9:
+                        args = ("get_messages", key, rng.choice(statuses),
+                                rng.choice([None, 1, 3]), rng.choice([None, 0, 2]))
+                    else:
+                        args = ("count_messages", key, rng.choice(statuses))
+                    name, *rest = args
+                    got = await getattr(ours, name)(*rest)
+                    assert got == await getattr(ref, name)(*rest), (seed, args)
+                for key in keys:
+                    assert await ours.get_messages(key, None) == await ref.get_messages(
+                        key, None)
+                theirs = {k for k in await ref.get_keys() if k.startswith(f"s{seed}.")}
+                mine = {k for k in await ours.get_keys() if k.startswith(f"s{seed}.")}
+                assert theirs <= mine
+                for k in mine - theirs:
+                    assert await ours.count_messages(k, None) == 0
+        finally:
+            await ref._async_engine.dispose()

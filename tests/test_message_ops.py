@@ -81,6 +81,8 @@ async def test_replace_moves_old_window_to_archive_and_trims(store_factory: Any)
     assert result.message_count == 0 and await check_exact(store, s.id) == []
     session = await store.get(s.id)
     assert session.total_messages == 7 and session.last_seq == 7 and session.rewrites == 2
+    await store.replace(s.id, [("user", "fresh")], archive=False)
+    assert [m.content for m in await store.history(s.id)] == ["fresh"]
 
 
 async def test_replace_never_starts_on_a_tool_result(store_factory: Any) -> None:
@@ -234,7 +236,7 @@ def test_scripts_refuse_bad_arguments_and_write_nothing(redis_url: str, prefix: 
         keys = list(session_keys(prefix, s.id))
         body = b"\x98"  # not checked by Lua: any bytes
         bad = {
-            "replace": [*head_args("", store.config), 10, 10, 10, 1, "id", 1, 4, body],
+            "replace": [*head_args("", store.config), 10, 10, 10, "1", 1, "id", 1, 4, body],
             "edit": [*head_args("", store.config), id_field("x"), 0, 1, 9, body],
             "delete_message": [*head_args("", store.config), ""],
             "archive_oldest": [*head_args("", store.config), -1, 0, "0"],

@@ -58,11 +58,13 @@ class MessagesMixin(StoreBase):
         reply = self._run(self._scripts.delete_message, session_id, args)
         return int(reply[1]) != 0
 
-    def replace(self, session_id: str, messages: Sequence[MessageLike]) -> AppendResult:
+    def replace(self, session_id: str, messages: Sequence[MessageLike], *,
+                      archive: bool = True) -> AppendResult:
         """Put ``messages`` in place of the whole window, atomically.
 
         The old window moves to the archive like trimmed messages (kept up to
-        ``max_history``; dropped when it is 0). The new messages get new seqs after the
+        ``max_history``; dropped when it is 0); with ``archive=False`` the old window and the
+        archive are dropped (a fresh conversation). The new messages get new seqs after the
         session's last one (seqs are never reused) and count in ``total_messages`` and
         ``total_tokens``; the new window is trimmed by the same rules as an append. An empty
         list empties the window.
@@ -76,7 +78,8 @@ class MessagesMixin(StoreBase):
         check_id(session_id)
         converted = [_ops.to_message(m) for m in messages]
         prepared = _ops.prepare_messages(converted, self.config, self.tokenizer)
-        args = _rewrite.replace_args(self._events_arg(session_id), self.config, prepared)
+        args = _rewrite.replace_args(self._events_arg(session_id), self.config, prepared,
+                                     archive)
         reply = self._run(self._scripts.replace, session_id, args)
         return _rewrite.parse_replace(session_id, reply, prepared)
 

@@ -34,8 +34,11 @@ class RedisessionDBChatStore(AsyncDBChatStore):
             fields). key_prefix, owner, create: as for `RedisessionChatStore`.
 
     ``add_message(s)`` and ``set_messages`` take only ``MessageStatus.ACTIVE`` (messages reach
-    the archive by trimming or ``archive_oldest_messages``); ``delete_messages`` takes ``None``
-    (the whole session) or ``ACTIVE`` (the window).
+    the archive by trimming or ``archive_oldest_messages``); ``set_messages`` drops the window
+    and the archive and writes the new messages in one script, as the SQL store does;
+    ``delete_messages`` takes ``None`` (the whole session) or ``ACTIVE`` (the window). A key
+    whose messages are all gone is still a session, so ``get_keys`` lists it (the SQL store
+    forgets it).
     """
 
     _ks: KeySpace = PrivateAttr()
@@ -104,7 +107,8 @@ class RedisessionDBChatStore(AsyncDBChatStore):
                            status: MessageStatus = MessageStatus.ACTIVE) -> None:
         self._active_only(status)
         store, sid, items = self._store(), self._ks.sid(key), [from_llama(m) for m in messages]
-        await afirst_use(store, sid, self._ks.create, lambda: store.replace(sid, items))
+        await afirst_use(store, sid, self._ks.create,
+                         lambda: store.replace(sid, items, archive=False))
 
     async def delete_message(self, key: str, idx: int) -> ChatMessage | None:
         """Delete the message whose seq is ``idx`` (window or archive) and return it."""
