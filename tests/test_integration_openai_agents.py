@@ -82,19 +82,21 @@ async def run_both(ours: Any, ref: Any, ops: list[tuple[str, Any]], seed: int) -
     assert await ours.get_items() == await ref.get_items(), seed
 
 
-@pytest.mark.parametrize("flavour", ["async", "sync"])
+@pytest.mark.parametrize("flavour", ["async", "sync", "async-cached"])
 async def test_differential(redis_url: str, prefix: str, flavour: str) -> None:
-    """200 seeded sequences on the async store, 200 on the sync one (run in a thread)."""
-    store: Any = (AsyncSessionStore if flavour == "async" else SessionStore).from_url(
-        redis_url, prefix=prefix, **BIG)
+    """200 seeded sequences on the async store, 200 on the sync one (run in a thread), and 200
+    on an async store with its local cache on (pops and clears must not leave it stale)."""
+    cache = {"cache_size": 50, "cache_max_age": 60.0} if flavour.endswith("cached") else {}
+    store: Any = (SessionStore if flavour == "sync" else AsyncSessionStore).from_url(
+        redis_url, prefix=prefix, **BIG, **cache)
     try:
         for seed in range(SEQUENCES):
-            rng = random.Random(seed if flavour == "async" else 50_000 + seed)
+            rng = random.Random({"async": 0, "sync": 50_000}.get(flavour, 60_000) + seed)
             ref = SQLiteSession(f"s{seed}", ":memory:")
             await run_both(RedisessionSession(f"s{seed}", store=store), ref, script(rng), seed)
             ref.close()
     finally:
-        await store.aclose() if flavour == "async" else store.close()
+        await store.aclose() if flavour != "sync" else store.close()
 
 
 async def test_session_settings_limit_and_trimming(redis_url: str, prefix: str) -> None:
