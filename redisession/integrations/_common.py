@@ -59,10 +59,6 @@ class Stores:
             self._owned.append(self._async)
         return self._async
 
-    @property
-    def config(self) -> Any:
-        return (self._sync or self._async or self.sync()).config
-
     def close(self) -> None:
         """Close the sync store this adapter made from a URL (a given store stays open)."""
         for store in self._owned:
