@@ -211,3 +211,12 @@ async def test_runnable_with_message_history_async(redis_url: str, prefix: str) 
         assert history.stores.aio() is not None and history.stores._sync is None  # no threads
     finally:
         await history.aclose()
+
+
+async def test_async_methods_on_a_sync_store(redis_url: str, prefix: str) -> None:
+    with SessionStore.from_url(redis_url, prefix=prefix) as store:
+        history = RedisessionChatMessageHistory("sync-backed", store=store)
+        await history.aadd_messages([HumanMessage("a"), AIMessage("b")])
+        assert [m.content for m in await history.aget_messages()] == ["a", "b"]
+        await history.aclear()
+        assert history.messages == []

@@ -268,3 +268,15 @@ async def test_db_store_differential(redis_url: str, prefix: str) -> None:
                     assert await ours.count_messages(k, None) == 0
         finally:
             await ref._async_engine.dispose()
+
+
+async def test_async_methods_on_a_sync_store_run_in_a_thread(redis_url: str, prefix: str) -> None:
+    with SessionStore.from_url(redis_url, prefix=prefix) as store:
+        chat_store = RedisessionChatStore(store=store)
+        await chat_store.async_add_message("k", ChatMessage(role="user", content="a"))
+        await chat_store.aset_messages("k", [ChatMessage(role="user", content="b")])
+        assert [m.content for m in await chat_store.aget_messages("k")] == ["b"]
+        assert await chat_store.aget_keys() == ["k"]
+        assert (await chat_store.adelete_last_message("k")).content == "b"
+        assert await chat_store.adelete_message("k", 0) is None
+        assert await chat_store.adelete_messages("k") == []
