@@ -101,7 +101,7 @@ async def test_differential(redis_url: str, prefix: str, flavour: str) -> None:
 
 async def test_session_settings_limit_and_trimming(redis_url: str, prefix: str) -> None:
     async with AsyncSessionStore.from_url(redis_url, prefix=prefix, max_messages=6) as store:
-        ours = RedisessionSession("lim", store=store, session_settings=SessionSettings(limit=2))
+        ours = RedisessionSession("lim", store=store, session_settings={"limit": 2})
         ref = SQLiteSession("lim", ":memory:", session_settings=SessionSettings(limit=2))
         rng = random.Random(7)
         items = [i for t in range(4) for i in turn(rng, t)]

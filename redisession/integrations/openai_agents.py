@@ -23,7 +23,11 @@ from ._common import Stores, afirst_use, awindow, first_use, missing, window
 
 try:
     from agents.memory import SessionABC
-    from agents.memory.session_settings import SessionSettings, resolve_session_limit
+    from agents.memory.session_settings import (
+        SessionSettings,
+        coerce_session_settings,
+        resolve_session_limit,
+    )
 except ImportError as e:  # pragma: no cover - depends on the environment
     raise missing("openai_agents", "openai-agents", "openai-agents", e) from e
 
@@ -84,14 +88,17 @@ class RedisessionSession(SessionABC):
         url: a Redis URL, with ``**settings`` (`SessionConfig` fields: ``prefix``, ``ttl``,
             ``max_messages``, ``max_tokens``, ...).
         create: keyword arguments of ``create`` for a new session (``user_id``, ``ttl``, ...).
-        session_settings: the SDK's `SessionSettings` (``limit``: default of ``get_items``).
+        session_settings: the SDK's `SessionSettings` or a dict of it (``limit``: default of
+            ``get_items``).
     """
 
     def __init__(self, session_id: str, *, store: AsyncSessionStore | SessionStore | None = None,
                  url: str | None = None, create: Mapping[str, Any] | None = None,
-                 session_settings: SessionSettings | None = None, **settings: Any) -> None:
+                 session_settings: SessionSettings | dict[str, Any] | None = None,
+                 **settings: Any) -> None:
         self.session_id = check_id(session_id)
-        self.session_settings = session_settings
+        self.session_settings = (None if session_settings is None
+                                 else coerce_session_settings(session_settings))
         self.stores = Stores(store, url, settings)
         self.create = dict(create or {})
 
