@@ -186,12 +186,13 @@ class SnapshotCache:
 # -- pure snapshot arithmetic ----------------------------------------------------------------
 
 def _window_ok(session: Session, messages: Sequence[Message]) -> bool:
-    """The window is contiguous and ends at the session's last seq, with the right count."""
+    """The window has the session's count of messages, in increasing seqs up to its last seq
+    (contiguous after appends and trims; pop and delete_message may leave gaps)."""
     if len(messages) != session.message_count:
         return False
-    seqs = [m.seq for m in messages]
-    expected = list(range(session.last_seq - len(messages) + 1, session.last_seq + 1))
-    return seqs == expected
+    seqs = [m.seq or 0 for m in messages]
+    return all(a < b for a, b in zip(seqs, seqs[1:])) and (
+        not seqs or seqs[-1] <= session.last_seq)
 
 
 def merge_after(entry: Entry, fresh: Snapshot) -> list[Message] | None:
@@ -203,8 +204,16 @@ def merge_after(entry: Entry, fresh: Snapshot) -> list[Message] | None:
         return None  # pop, delete_message, replace or edit changed messages the entry holds
     if not fresh.partial:
         return fresh.messages
-    n = fresh.session.message_count
-    combined = [*entry.messages, *fresh.messages]
+    n, last, new = fresh.session.message_count, fresh.session.last_seq, fresh.messages
+    # With no rewrite since the entry, only appends (gap-free, up to the last seq), head trims
+    # and clears happened: the new messages must be exactly that, following the entry's.
+    if not new and last != entry.session.last_seq:
+        return None
+    if [m.seq for m in new] != list(range(last - len(new) + 1, last + 1)):
+        return None
+    if new and n > len(new) and new[0].seq != entry.session.last_seq + 1:
+        return None
+    combined = [*entry.messages, *new]
     window = combined[len(combined) - n:] if n else []
     return window if _window_ok(fresh.session, window) else None
 

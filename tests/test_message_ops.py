@@ -276,3 +276,32 @@ def test_retried_calls_apply_once(redis_url: str, prefix: str) -> None:
             assert again[:2] == first[:2], name
             assert (store.get(s.id).version, [m.content for m in store.history(s.id)]) == state
         assert id_field(msgs[0].id) == bytes([0xC4, 16]) + bytes.fromhex(msgs[0].id)
+
+
+@pytest.mark.parametrize("consistency", ["strict", "eventual"])
+async def test_cache_refreshes_a_window_with_gaps(redis_url: str, prefix: str,
+                                                  consistency: str) -> None:
+    """After pop and delete_message leave gaps, a cached reader still fetches only the new
+    messages (refreshes, not whole-window misses), and reads what Redis holds."""
+    writer = AsyncSessionStore.from_url(redis_url, prefix=prefix)
+    reader = AsyncSessionStore.from_url(redis_url, prefix=prefix, cache_size=10,
+                                        cache_max_age=0.001, consistency=consistency)
+    try:
+        s = await writer.create()
+        msgs = [Message(role="user", content=f"m{i}") for i in range(6)]
+        await writer.append(s.id, *msgs)
+        await writer.pop(s.id)
+        await writer.delete_message(s.id, msgs[2].id)
+        assert len(await reader.messages(s.id)) == 4
+        misses = reader.cache_info().misses
+        for i in range(5):
+            await writer.append(s.id, ("user", f"n{i}"))
+            await asyncio.sleep(0.002)  # past the max age: every read asks Redis
+            got = [(m.seq, m.content) for m in await reader.messages(s.id)]
+            assert got == [(m.seq, m.content) for m in await writer.messages(s.id)]
+        info = reader.cache_info()
+        assert info.misses == misses and info.refreshes >= 5
+        assert [m.seq for m in await reader.messages(s.id)] == [1, 2, 4, 5, 7, 8, 9, 10, 11]
+    finally:
+        await writer.aclose()
+        await reader.aclose()

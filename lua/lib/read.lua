@@ -1,4 +1,27 @@
 -- read_session: the body shared by read.lua and read_touch.lua.
+
+local function seq_at(list, index)
+  local _, h = cmsgpack.unpack_one(redis.call('LINDEX', list, index))
+  return h[1]
+end
+
+-- The index of the first window element with a seq above `after` (#window when none), when
+-- the window's head is at or below after + 1. Appends and head trims keep the window a
+-- contiguous seq range, so arithmetic finds it, and one LINDEX confirms it; pop and
+-- delete_message can leave a gap, and then a binary search over the headers finds it.
+local function first_after(msgs, first, after)
+  local n = redis.call('LLEN', msgs)
+  local guess = after + 1 - first
+  if guess < n and seq_at(msgs, guess) == after + 1 then return guess end
+  if guess >= n and seq_at(msgs, -1) <= after then return n end
+  local lo, hi = 0, n
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    if seq_at(msgs, mid) > after then hi = mid else lo = mid + 1 end
+  end
+  return lo
+end
+
 local function read_session(what, after)
   local m = redis.call('HGETALL', KEYS[1])
   if #m == 0 then return {} end
@@ -16,7 +39,7 @@ local function read_session(what, after)
       local _, h = cmsgpack.unpack_one(head)
       local first = h[1]
       if tonumber(after) + 1 >= first then
-        from = tonumber(after) + 1 - first
+        from = first_after(KEYS[2], first, tonumber(after))
         reply[3] = 1
       end
     end
