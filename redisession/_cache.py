@@ -191,7 +191,7 @@ def _window_ok(session: Session, messages: Sequence[Message]) -> bool:
     if len(messages) != session.message_count:
         return False
     seqs = [m.seq or 0 for m in messages]
-    return all(a < b for a, b in zip(seqs, seqs[1:])) and (
+    return all(a < b for a, b in zip(seqs, seqs[1:], strict=False)) and (
         not seqs or seqs[-1] <= session.last_seq)
 
 
