@@ -1,23 +1,23 @@
 -- read_session: the body shared by read.lua and read_touch.lua.
 
-local function seq_at(list, index)
-  local _, h = cmsgpack.unpack_one(redis.call('LINDEX', list, index))
+local function seq_of(element)
+  local _, h = cmsgpack.unpack_one(element)
   return h[1]
 end
 
--- The index of the first window element with a seq above `after` (#window when none), when
--- the window's head is at or below after + 1. Appends and head trims keep the window a
--- contiguous seq range, so arithmetic finds it, and one LINDEX confirms it; pop and
+-- The index of the first window element with a seq above `after` (past the end when none),
+-- when the window's head is at or below after + 1. Appends and head trims keep the window a
+-- contiguous seq range, so arithmetic finds it and one LINDEX confirms it; pop and
 -- delete_message can leave a gap, and then a binary search over the headers finds it.
 local function first_after(msgs, first, after)
-  local n = redis.call('LLEN', msgs)
   local guess = after + 1 - first
-  if guess < n and seq_at(msgs, guess) == after + 1 then return guess end
-  if guess >= n and seq_at(msgs, -1) <= after then return n end
-  local lo, hi = 0, n
+  local at = redis.call('LINDEX', msgs, guess)
+  if at and seq_of(at) == after + 1 then return guess end
+  if not at and seq_of(redis.call('LINDEX', msgs, -1)) <= after then return guess end
+  local lo, hi = 0, redis.call('LLEN', msgs)
   while lo < hi do
     local mid = math.floor((lo + hi) / 2)
-    if seq_at(msgs, mid) > after then hi = mid else lo = mid + 1 end
+    if seq_of(redis.call('LINDEX', msgs, mid)) > after then hi = mid else lo = mid + 1 end
   end
   return lo
 end
