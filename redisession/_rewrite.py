@@ -3,12 +3,11 @@ replies. The scripts are in ``lua/``; the store methods in ``_async/messages.py`
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from ._codec import decode_element, id_field
-from ._ops import Prepared
+from ._ops import Prepared, call_args
 from .config import SessionConfig
 from .errors import InvalidInput
 from .models import AppendResult, Message
@@ -20,14 +19,10 @@ EDITABLE = frozenset({"content", "name", "tool_call_id", "tool_calls", "metadata
                       "tokens", "role"})
 
 
-def call_id() -> str:
-    """A new call id: sent with every attempt of one API call, so a retry is recognised."""
-    return uuid.uuid4().hex
-
-
 def head_args(channel: str, config: SessionConfig) -> list[Any]:
-    """The arguments every message script starts with: channel, call id, dedup window."""
-    return [channel, call_id(), config.dedup_window]
+    """The arguments every message script starts with (lib/session call_args): channel, a
+    new call id (the same on redis-py's retries of this call), the dedup TTL."""
+    return call_args(channel, config)
 
 
 def parse_pop(reply: Sequence[Any]) -> Message | None:

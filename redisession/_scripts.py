@@ -17,6 +17,8 @@ NAMES = ("create", "append", "read", "read_touch", "touch", "clear", "delete",
          # session management
          "set_state", "delete_state", "incr_state", "summarize_begin", "summarize_commit",
          "summarize_release", "dump", "import_session", "expire_slot",
+         # integrity (issue 9)
+         "repair",
          # message operations (issue 11)
          "pop", "delete_message", "replace", "edit", "archive_oldest")
 _INCLUDE = re.compile(r'^--- @include "([\w/]+)"\s*$', re.M)
@@ -70,6 +72,7 @@ class Scripts:
     dump: Any
     import_session: Any
     expire_slot: Any
+    repair: Any
     pop: Any
     delete_message: Any
     replace: Any

@@ -1,5 +1,5 @@
--- Shared by the message scripts (pop, delete_message, edit, replace): finding a message by id,
--- the retry record of a call, and the meta update every window rewrite makes.
+-- Shared by the message scripts (pop, delete_message, edit, replace, archive_oldest): finding a
+-- message by id, the retry record of a call, and the meta update every window rewrite makes.
 --
 -- A stored element is the header [seq, tokens, kind] followed by the body, a msgpack array
 -- whose first field is the message id. The client sends the id exactly as the body encodes it
@@ -8,12 +8,16 @@
 -- decode per element looked at, newest first (windows are bounded by max_messages).
 
 -- The 0-based index in `list` of the element whose body starts with `id_field`, the element,
--- and its header; nil when no element has it.
+-- and its header; nil when no element has it. A header that cannot be read fails the script
+-- (RS_CORRUPTED) before any write.
 local function find_message(list, id_field)
   local elements = redis.call('LRANGE', list, 0, -1)
   for i = #elements, 1, -1 do
     local e = elements[i]
-    local off, h = cmsgpack.unpack_one(e)
+    local ok, off, h = pcall(cmsgpack.unpack_one, e)
+    if not ok or type(h) ~= 'table' or type(h[1]) ~= 'number' or type(h[2]) ~= 'number' then
+      corrupted('the message at ' .. list .. ' index ' .. (i - 1) .. ' has no readable header')
+    end
     -- off bytes of header; then the body's array marker (1 byte: bodies have < 16 fields)
     if string.sub(e, off + 2, off + 1 + #id_field) == id_field then
       return i - 1, e, h
@@ -22,28 +26,34 @@ local function find_message(list, id_field)
   return nil
 end
 
--- A call already applied (same call id) returns its stored reply: the fields before the
--- first newline are numbers, the rest (possibly empty, possibly binary) is one string.
-local function recall_call(call_id)
-  local seen = recall('c:' .. call_id)
+-- A call already applied (same call id) returns its stored reply, the same as the first time:
+-- the fields before the first newline are numbers, the rest (binary, if any) one string.
+local function recalled(call)
+  local seen = recall(call)
   if not seen then return nil end
   local head, rest = string.match(seen, '^([^\n]*)\n(.*)$')
   local reply = {}
   for x in string.gmatch(head, '[^,]+') do reply[#reply + 1] = tonumber(x) end
-  reply[#reply + 1] = rest
+  if rest ~= '' then reply[#reply + 1] = rest end
   return reply
 end
 
-local function remember_call(call_id, numbers, rest, window)
-  return remember('c:' .. call_id, table.concat(numbers, ',') .. '\n' .. (rest or ''), window)
+-- remember() of lib/session with that reply format. Returns remember's `started`.
+local function record(call, numbers, rest, rotated, dedup_ttl, now)
+  return (remember(call, table.concat(numbers, ',') .. '\n' .. (rest or ''), rotated, dedup_ttl,
+    now))
 end
 
--- Meta after a rewrite of the window: new version, counts, and `rw` (rewrites) + 1, which tells
--- caches that a window they hold cannot be extended by later messages (see _cache.merge_after).
--- Refreshes the TTL of every key (last: keys this call created get it too).
-local function rewrote(meta, v, f_rw, n, tokens, now, extra)
-  local fields = {'v', v, 'n', n, 'tokens', tokens, 'active', now, 'rw', (tonumber(f_rw) or 0) + 1}
+-- Meta after a write of these scripts: version and write tag (stamp), counts, activity, and
+-- `rw` (rewrites) + 1 unless `keeps_window`: it tells caches that a window they hold cannot be
+-- extended by later messages (see _cache.merge_after). Then the TTL of every key (last: keys
+-- this call created get it too).
+local function rewrote(meta, v, call, started, f_rw, n, tokens, now, ttl, extra, keeps_window)
+  local fields = {'n', n, 'tokens', tokens, 'active', now}
+  if not keeps_window then
+    fields[#fields + 1], fields[#fields + 2] = 'rw', (tonumber(f_rw) or 0) + 1
+  end
   for _, x in ipairs(extra or {}) do fields[#fields + 1] = x end
-  redis.call('HSET', meta, unpack(fields))
-  expire_all(session_ttl_ms(meta, now), now)
+  redis.call('HSET', meta, unpack(stamp(fields, v, call, started)))
+  expire_all(ttl, now)
 end
