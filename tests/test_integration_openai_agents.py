@@ -179,3 +179,19 @@ async def test_runner_uses_the_session(redis_url: str, prefix: str) -> None:
         assert await session.get_items() == []
     finally:
         await session.aclose()
+
+
+async def test_a_cancelled_add_still_finishes_its_write(redis_url: str, prefix: str) -> None:
+    """As the SDK's own sessions: cancelling the caller does not abandon a write halfway in
+    doubt; the items are stored, then the cancellation is raised."""
+    import asyncio
+
+    async with AsyncSessionStore.from_url(redis_url, prefix=prefix) as store:
+        session = RedisessionSession("cancel", store=store)
+        items = turn(random.Random(1), 0)
+        task = asyncio.ensure_future(session.add_items(items))
+        await asyncio.sleep(0)  # the add has started its write
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await session.get_items() == items

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Mapping
+from typing import Any, TypeVar
 
 from .._async.store import AsyncSessionStore
 from .._keys import check_id
@@ -32,6 +32,8 @@ except ImportError as e:  # pragma: no cover - depends on the environment
     raise missing("openai_agents", "openai-agents", "openai-agents", e) from e
 
 __all__ = ["RedisessionSession", "from_item", "to_item"]
+
+T = TypeVar("T")
 
 _ROLES = {"user": "user", "assistant": "assistant", "system": "system", "developer": "system"}
 
@@ -64,6 +66,22 @@ def to_item(message: Message) -> Any:
         return {"type": "function_call_output", "call_id": message.tool_call_id,
                 "output": message.content}
     return {"role": message.role, "content": message.content}
+
+
+async def _finish(awaitable: Awaitable[T]) -> T:
+    """Await a write to the end even if the caller is cancelled meanwhile (then re-raise the
+    cancellation), as the SDK's own sessions do: a cancelled turn never leaves the caller
+    unsure whether its items were stored."""
+    task = asyncio.ensure_future(awaitable)
+    cancelled: asyncio.CancelledError | None = None
+    while not task.done():
+        try:
+            await asyncio.wait({task})
+        except asyncio.CancelledError as e:
+            cancelled = cancelled or e
+    if cancelled is not None:
+        raise cancelled
+    return task.result()
 
 
 def _limited(items: list[Any], limit: int | None) -> list[Any]:
@@ -121,20 +139,21 @@ class RedisessionSession(SessionABC):
         store = self.stores.aio()
         if store is None:
             sync = self.stores.sync()
-            await asyncio.to_thread(first_use, sync, self.session_id, self.create,
-                                    lambda: sync.append(self.session_id, *converted))
+            await _finish(asyncio.to_thread(first_use, sync, self.session_id, self.create,
+                                            lambda: sync.append(self.session_id, *converted)))
             return
-        await afirst_use(store, self.session_id, self.create,
-                         lambda: store.append(self.session_id, *converted))
+        await _finish(afirst_use(store, self.session_id, self.create,
+                                 lambda: store.append(self.session_id, *converted)))
 
     async def pop_item(self) -> Any | None:
         """Remove and return the newest item (None when there is none)."""
         store = self.stores.aio()
         try:
             if store is None:
-                popped = await asyncio.to_thread(self.stores.sync().pop, self.session_id)
+                popped = await _finish(asyncio.to_thread(self.stores.sync().pop,
+                                                         self.session_id))
             else:
-                popped = await store.pop(self.session_id)
+                popped = await _finish(store.pop(self.session_id))
         except SessionNotFound:
             return None
         return None if popped is None else to_item(popped)
@@ -144,9 +163,9 @@ class RedisessionSession(SessionABC):
         store = self.stores.aio()
         with contextlib.suppress(SessionNotFound):
             if store is None:
-                await asyncio.to_thread(self.stores.sync().clear, self.session_id)
+                await _finish(asyncio.to_thread(self.stores.sync().clear, self.session_id))
             else:
-                await store.clear(self.session_id)
+                await _finish(store.clear(self.session_id))
 
     async def aclose(self) -> None:
         """Close the stores made from ``url`` (a store you passed stays open)."""
