@@ -35,7 +35,7 @@ class Message(BaseModel):
     ``id`` is generated on the client when absent, so a retried append carries the same id and
     is stored once. ``tokens`` is the caller's count; when ``None`` the store's tokenizer counts.
     ``seq`` is set by the store: the message's position in the session, increasing from 1 and
-    never reused (``pop``, ``delete_message`` and ``replace`` may leave gaps).
+    never reused (``pop`` and ``delete_message`` may leave gaps).
     ``raw`` keeps a framework's own item verbatim (a JSON-like dict: an OpenAI Responses item,
     a LangChain message dict, a LlamaIndex ChatMessage): it comes back equal, field for field.
     Invalid fields raise `InvalidMessage` (a ``ValueError``).
