@@ -305,3 +305,54 @@ async def test_cache_refreshes_a_window_with_gaps(redis_url: str, prefix: str,
     finally:
         await writer.aclose()
         await reader.aclose()
+
+
+def test_paged_reads_of_windows_with_gaps(redis_url: str, prefix: str,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reads in pages find where each page starts by seq, also after pop and delete_message
+    left gaps in the window and the archive (lib/seek)."""
+    from redisession import SessionStore, _paging
+
+    with SessionStore.from_url(redis_url, prefix=prefix, max_messages=12,
+                               max_history=50) as store:
+        s = store.create()
+        msgs = [Message(role="user", content=f"m{i}") for i in range(20)]
+        store.append(s.id, *msgs)  # m0..m7 archived, m8..m19 in the window
+        for m in (msgs[2], msgs[5], msgs[9], msgs[10], msgs[14]):
+            assert store.delete_message(s.id, m.id)
+        store.pop(s.id)
+        whole = ([m.content for m in store.messages(s.id)],
+                 [m.content for m in store.history(s.id)],
+                 [m.content for m in store.context(s.id, max_tokens=25)])
+        assert whole[0] == [f"m{i}" for i in (8, 11, 12, 13, 15, 16, 17, 18)]
+        monkeypatch.setattr(_paging, "PAGE", 3)
+        paged = ([m.content for m in store.messages(s.id)],
+                 [m.content for m in store.history(s.id)],
+                 [m.content for m in store.context(s.id, max_tokens=25)])
+        assert paged == whole
+
+
+def test_message_operations_report_durability(redis_url: str, prefix: str) -> None:
+    """With durability='replicas' and no replica to confirm, each operation is applied on the
+    primary and raises DurabilityError carrying what it returned (the @durable convention)."""
+    import warnings
+
+    from redisession import DurabilityError, SessionStore
+
+    store = SessionStore.from_url(redis_url, prefix=prefix, durability="replicas",
+                                  durability_timeout=0.05)
+    with store, warnings.catch_warnings():
+        # the store warns once that the server has no replica to confirm writes
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with pytest.raises(DurabilityError) as made:
+            store.create(session_id="dur")
+        assert made.value.result.id == "dur"
+        with pytest.raises(DurabilityError):
+            store.append("dur", ("user", "a"), ("user", "b"))
+        with pytest.raises(DurabilityError) as popped:
+            store.pop("dur")
+        assert popped.value.result.content == "b"
+        with pytest.raises(DurabilityError) as replaced:
+            store.replace("dur", [("user", "c")])
+        assert replaced.value.result.message_count == 1
+        assert [m.content for m in store.messages("dur")] == ["c"]

@@ -19,11 +19,13 @@ from .._ops import MessageLike
 from ..errors import MessageNotFound, ScriptError
 from ..models import AppendResult, Message
 from .base import AsyncStoreBase
+from .scripting import durable
 
 
 class AsyncMessagesMixin(AsyncStoreBase):
     """``pop``, ``delete_message``, ``replace`` and ``edit`` of the store."""
 
+    @durable
     async def pop(self, session_id: str) -> Message | None:
         """Remove the newest message of the window and return it.
 
@@ -40,6 +42,7 @@ class AsyncMessagesMixin(AsyncStoreBase):
                                 _rewrite.head_args(self._events_arg(session_id), self.config))
         return _rewrite.parse_pop(reply)
 
+    @durable
     async def delete_message(self, session_id: str, message_id: str) -> bool:
         """Delete one message by id, from the window (or else from the archive).
 
@@ -57,6 +60,7 @@ class AsyncMessagesMixin(AsyncStoreBase):
         reply = await self._run(self._scripts.delete_message, session_id, args)
         return int(reply[1]) != 0
 
+    @durable
     async def replace(self, session_id: str, messages: Sequence[MessageLike], *,
                       archive: bool = True) -> AppendResult:
         """Put ``messages`` in place of the whole window, atomically.
@@ -82,6 +86,7 @@ class AsyncMessagesMixin(AsyncStoreBase):
         reply = await self._run(self._scripts.replace, session_id, args)
         return _rewrite.parse_replace(session_id, reply, prepared)
 
+    @durable
     async def archive_oldest(self, session_id: str, count: int, *,
                              drop: bool = False) -> list[Message]:
         """Move the ``count`` oldest window messages to the archive (or drop them), like an
@@ -98,6 +103,7 @@ class AsyncMessagesMixin(AsyncStoreBase):
         reply = await self._run(self._scripts.archive_oldest, session_id, args)
         return [decode_element(e) for e in reply[1:]]
 
+    @durable
     async def edit(self, session_id: str, message_id: str, **changes: Any) -> Message:
         """Change fields of one window message in place; its id, seq and time stay.
 

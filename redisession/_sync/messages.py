@@ -20,11 +20,13 @@ from .._ops import MessageLike
 from ..errors import MessageNotFound, ScriptError
 from ..models import AppendResult, Message
 from .base import StoreBase
+from .scripting import durable
 
 
 class MessagesMixin(StoreBase):
     """``pop``, ``delete_message``, ``replace`` and ``edit`` of the store."""
 
+    @durable
     def pop(self, session_id: str) -> Message | None:
         """Remove the newest message of the window and return it.
 
@@ -41,6 +43,7 @@ class MessagesMixin(StoreBase):
                                 _rewrite.head_args(self._events_arg(session_id), self.config))
         return _rewrite.parse_pop(reply)
 
+    @durable
     def delete_message(self, session_id: str, message_id: str) -> bool:
         """Delete one message by id, from the window (or else from the archive).
 
@@ -58,6 +61,7 @@ class MessagesMixin(StoreBase):
         reply = self._run(self._scripts.delete_message, session_id, args)
         return int(reply[1]) != 0
 
+    @durable
     def replace(self, session_id: str, messages: Sequence[MessageLike], *,
                       archive: bool = True) -> AppendResult:
         """Put ``messages`` in place of the whole window, atomically.
@@ -83,6 +87,7 @@ class MessagesMixin(StoreBase):
         reply = self._run(self._scripts.replace, session_id, args)
         return _rewrite.parse_replace(session_id, reply, prepared)
 
+    @durable
     def archive_oldest(self, session_id: str, count: int, *,
                              drop: bool = False) -> list[Message]:
         """Move the ``count`` oldest window messages to the archive (or drop them), like an
@@ -99,6 +104,7 @@ class MessagesMixin(StoreBase):
         reply = self._run(self._scripts.archive_oldest, session_id, args)
         return [decode_element(e) for e in reply[1:]]
 
+    @durable
     def edit(self, session_id: str, message_id: str, **changes: Any) -> Message:
         """Change fields of one window message in place; its id, seq and time stay.
 
