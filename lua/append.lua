@@ -127,8 +127,8 @@ local at = slide_ttl(f[16], ttl_of(f[14], f[15], now), now, created)
 if at then fields[#fields + 1], fields[#fields + 2] = 'expires', at end
 redis.call('HSET', meta, unpack(fields))
 
-count_stat('messages', k)
-count_stat('tokens', added)
+count_stat('messages', k, now)
+count_stat('tokens', added, now)
 count_stat('trimmed', trimmed)
 publish(channel, {type = 'appended', sid = sid, v = v, seq = seq, first_seq = first_seq,
   count = k, n = n, tokens = tokens, ts = now})

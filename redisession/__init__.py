@@ -5,6 +5,7 @@ Every mutation is one atomic Lua script; the sync `SessionStore` and the asyncio
 """
 
 from ._async.store import AsyncSessionStore
+from ._browse import HourStats, SessionPage
 from ._cache import CacheInfo
 from ._manage import StoreStats
 from ._summarizer import Summarizer
@@ -41,6 +42,7 @@ __all__ = [
     "EVENT_TYPES",
     "Event",
     "EventType",
+    "HourStats",
     "ImportFormatError",
     "InvalidConfig",
     "InvalidInput",
@@ -55,6 +57,7 @@ __all__ = [
     "SessionConfig",
     "SessionExists",
     "SessionNotFound",
+    "SessionPage",
     "SessionStore",
     "StoreFullError",
     "StoreStats",

@@ -65,11 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from . import cli_manage  # noqa: F401  (registers the operator commands)
+    from . import cli_serve  # noqa: F401  (serve, api-key: issue 12)
     from .errors import InvalidInput, RedisessionError, SessionNotFound
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command != "demo" and not args.url:
+    if args.command not in ("demo", "api-key") and not args.url:
         parser.print_usage(sys.stderr)
         print("redisession: error: no Redis: pass --url or set REDIS_URL", file=sys.stderr)
         return EXIT_USAGE

@@ -33,6 +33,7 @@ REPLACEMENTS = {
     "AsyncSummaryMixin": "SummaryMixin",
     "AsyncTransferMixin": "TransferMixin",
     "AsyncLiveMixin": "LiveMixin",
+    "AsyncBrowseMixin": "BrowseMixin",  # issue 12 (the HTTP service)
     "AsyncStoreBase": "StoreBase",
     "resolve_async": "resolve_sync",
 }

@@ -33,6 +33,7 @@ from ..defaults import EPOCH_CHECK_INTERVAL
 from ..errors import InvalidConfig, SessionNotFound
 from ..models import AppendResult, Message, Session
 from ..tokenizers import Tokenizer, estimate_tokens
+from .browse import AsyncBrowseMixin
 from .listener import Listener
 from .live import AsyncLiveMixin
 from .manage import AsyncManageMixin
@@ -40,8 +41,8 @@ from .summary import AsyncSummaryMixin
 from .transfer import AsyncTransferMixin
 
 
-class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin,
-                        AsyncLiveMixin):
+class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
+                        AsyncTransferMixin, AsyncLiveMixin):
     """LLM conversation sessions in Redis, shared by every app instance that uses the same Redis.
 
     Args:

@@ -34,6 +34,7 @@ from ..defaults import EPOCH_CHECK_INTERVAL
 from ..errors import InvalidConfig, SessionNotFound
 from ..models import AppendResult, Message, Session
 from ..tokenizers import Tokenizer, estimate_tokens
+from .browse import BrowseMixin
 from .listener import Listener
 from .live import LiveMixin
 from .manage import ManageMixin
@@ -41,8 +42,8 @@ from .summary import SummaryMixin
 from .transfer import TransferMixin
 
 
-class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
-                        LiveMixin):
+class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
+                        TransferMixin, LiveMixin):
     """LLM conversation sessions in Redis, shared by every app instance that uses the same Redis.
 
     Args:
