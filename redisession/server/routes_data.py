@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
+from pydantic import StringConstraints
 
 from .._async.store import AsyncSessionStore
 from . import schemas as s
@@ -58,8 +59,8 @@ async def _export_lines(store: AsyncSessionStore, session_ids: list[str] | None,
                                         "description": "the export format, one line a session"},
                                   **errors(404)})
 async def export(request: Request,
-                 session_id: Annotated[list[str] | None, Query(
-                     pattern=s.ID_PATTERN, max_length=1000)] = None,
+                 session_id: Annotated[list[Annotated[str, StringConstraints(
+                     pattern=s.ID_PATTERN)]] | None, Query(max_length=1000)] = None,
                  user_id: Annotated[str | None, Query(pattern=s.ID_PATTERN)] = None,
                  caller: Caller = Reader) -> StreamingResponse:
     """Stream sessions as JSON Lines (the format of ``redisession export``): the given
