@@ -71,3 +71,42 @@ async def live_server(redis_url: str, prefix: str, **store: object) -> AsyncIter
         app.state.tenants.shutdown_streams()
         server.should_exit = True
         await asyncio.wait_for(task, 10)
+
+
+@dataclass
+class Sse:
+    event: str
+    data: str
+    id: str | None
+
+
+async def sse_events(response: httpx.Response) -> AsyncIterator[Sse]:
+    """The events of a text/event-stream response as they arrive (comments skipped)."""
+    event, data, ident = "message", [], None
+    async for line in response.aiter_lines():
+        if line == "":
+            if data:
+                yield Sse(event, "\n".join(data), ident)
+            event, data, ident = "message", [], None
+        elif line.startswith(":"):
+            continue
+        else:
+            name, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if name == "event":
+                event = value
+            elif name == "data":
+                data.append(value)
+            elif name == "id":
+                ident = value
+
+
+async def next_event(events: AsyncIterator[Sse], *types: str, timeout: float = 10) -> Sse:
+    """The next event of one of ``types`` (others skipped), or fail after ``timeout``."""
+    async def find() -> Sse:
+        async for ev in events:
+            if ev.event in types:
+                return ev
+        raise AssertionError(f"stream ended before a {types} event")
+
+    return await asyncio.wait_for(find(), timeout)
