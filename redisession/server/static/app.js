@@ -47,7 +47,8 @@ function sessionItem(s) {
   name.textContent = s.name || s.id;
   const sub = document.createElement("div");
   sub.className = "sub";
-  sub.textContent = `${s.total_messages} messages · ${s.token_count} tokens · ${when(s.last_activity)}`;
+  sub.textContent = `${s.total_messages} message${s.total_messages === 1 ? "" : "s"} · ` +
+                    `${s.token_count} tokens · ${when(s.last_activity)}`;
   li.append(name, sub);
   li.addEventListener("click", () => openSession(s.id));
   return li;
