@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._keys import check_id
-from ._ops import HashReply, _text
+from ._ops import _text
 from .errors import InvalidInput
 from .models import Session
 
@@ -84,7 +84,7 @@ def bucket_names(hour: int) -> tuple[str, str]:
     return f"h:{hour}:messages", f"h:{hour}:tokens"
 
 
-def sum_hours(hours: Sequence[int], shards: Sequence[Sequence[HashReply | None]]) -> list[
+def sum_hours(hours: Sequence[int], shards: Sequence[Sequence[bytes | str | None]]) -> list[
         HourStats]:
     """Add up each shard's ``HMGET`` of ``bucket_names`` for every hour of ``hours``."""
     out = []

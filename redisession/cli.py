@@ -64,8 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from . import cli_manage  # noqa: F401  (registers the operator commands)
-    from . import cli_serve  # noqa: F401  (serve, api-key: issue 12)
+    from . import (
+        cli_manage,  # noqa: F401  (registers the operator commands)
+        cli_serve,  # noqa: F401  (serve, api-key: issue 12)
+    )
     from .errors import InvalidInput, RedisessionError, SessionNotFound
 
     parser = build_parser()

@@ -77,7 +77,7 @@ def _graceful(uvicorn: Any, config: Any, tenants: Any) -> Any:
     """A uvicorn server that, on SIGTERM/SIGINT, also ends the open event streams, which
     would otherwise hold the graceful shutdown until its timeout."""
 
-    class Server(uvicorn.Server):  # type: ignore[misc, name-defined]
+    class Server(uvicorn.Server):  # type: ignore[misc]
         def handle_exit(self, sig: int, frame: Any) -> None:
             tenants.shutdown_streams()
             super().handle_exit(sig, frame)

@@ -29,7 +29,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, cast
+from typing import Literal
 
 from ..errors import InvalidConfig
 
@@ -66,7 +66,7 @@ class Principal:
 def _scope(value: object, where: str) -> Scope:
     if value not in SCOPES:
         raise InvalidConfig(f"{where}: scope must be one of {', '.join(SCOPES)}, got {value!r}")
-    return cast(Scope, value)
+    return value
 
 
 class KeyRing:

@@ -14,6 +14,8 @@ from .tenants import Tenant, Tenants
 _bearer = HTTPBearer(auto_error=False, description="an API key: Authorization: Bearer <key>")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key")
 
+_BEARER = Security(_bearer)
+_HEADER = Security(_header)
 _UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="redisession"'}
 
 
@@ -50,8 +52,8 @@ def require(scope: Scope) -> Callable[..., Awaitable[Caller]]:
     """A dependency: the caller, if its key is known (401 otherwise) and has ``scope`` (403)."""
 
     async def dependency(request: Request,
-                         bearer: HTTPAuthorizationCredentials | None = Security(_bearer),
-                         header: str | None = Security(_header)) -> Caller:
+                         bearer: HTTPAuthorizationCredentials | None = _BEARER,
+                         header: str | None = _HEADER) -> Caller:
         who = _from_key(request, bearer, header)
         if who is None:
             raise HTTPException(401, "send an API key: Authorization: Bearer <key>",
@@ -64,8 +66,8 @@ def require(scope: Scope) -> Callable[..., Awaitable[Caller]]:
 
 
 async def stream_caller(request: Request, token: str | None = None,
-                        bearer: HTTPAuthorizationCredentials | None = Security(_bearer),
-                        header: str | None = Security(_header)) -> Caller:
+                        bearer: HTTPAuthorizationCredentials | None = _BEARER,
+                        header: str | None = _HEADER) -> Caller:
     """For SSE endpoints: an API key as usual, or ``?token=`` from ``POST /v1/stream-token``."""
     if token:
         signer: TokenSigner = request.app.state.signer

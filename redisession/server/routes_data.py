@@ -6,7 +6,7 @@ import asyncio
 import io
 import tempfile
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import IO, Annotated, cast
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
@@ -41,7 +41,8 @@ async def _export_lines(store: AsyncSessionStore, session_ids: list[str] | None,
 
     async def produce() -> None:
         try:
-            await store.export_sessions(_QueueWriter(queue), session_ids=session_ids,
+            await store.export_sessions(cast(IO[str], _QueueWriter(queue)),
+                                        session_ids=session_ids,
                                         user_id=user_id)
         finally:
             queue.put_nowait(None)

@@ -20,7 +20,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from ..errors import SessionNotFound
 from ..events import Event
 from . import schemas as s
-from .deps import Caller, Streamer, stream_caller
+from .deps import Caller, Streamer
 from .hub import Subscription
 from .openapi import errors
 
@@ -39,7 +39,7 @@ def _seq(last_event_id: str | None) -> int | None:
     return int(last_event_id)
 
 
-async def _opened(session_id: s.SessionId, caller: Caller = Depends(stream_caller),
+async def _opened(session_id: s.SessionId, caller: Caller = Streamer,
                   last_event_id: Annotated[str | None, Header(include_in_schema=False)] = None,
                   resume: Annotated[str | None, Query(
                       alias="last_event_id", max_length=16,
@@ -62,9 +62,12 @@ def _event(ev: Event) -> ServerSentEvent:
     return ServerSentEvent(event=ev.type, raw_data=ev.to_json())
 
 
+_OPENED = Depends(_opened)
+
+
 @router.get("/sessions/{session_id}/events", response_class=EventSourceResponse,
             responses=errors(404))
-async def session_events(opened: Opened = Depends(_opened),
+async def session_events(opened: Opened = _OPENED,
                          ) -> AsyncIterator[ServerSentEvent]:
     """One session, live: ``message`` events (id = seq, data = the message), then its other
     events by type (``trimmed``, ``cleared``, ``state_updated``, ``deleted``, ...)."""
@@ -113,8 +116,11 @@ async def _tenant_opened(caller: Caller = Streamer) -> AsyncIterator[tuple[Calle
         caller.tenant.hub.close_stream(sub)
 
 
+_TENANT_OPENED = Depends(_tenant_opened)
+
+
 @router.get("/events", response_class=EventSourceResponse, responses=errors())
-async def tenant_events(opened: tuple[Caller, Subscription] = Depends(_tenant_opened),
+async def tenant_events(opened: tuple[Caller, Subscription] = _TENANT_OPENED,
                         ) -> AsyncIterator[ServerSentEvent]:
     """Every event of the tenant's sessions, by type, data = the event as published."""
     caller, sub = opened
