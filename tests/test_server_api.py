@@ -15,9 +15,11 @@ from server_helpers import ADMIN, OTHER, READ, WRITE, asgi_client, auth  # noqa:
 PROBLEM = "application/problem+json"
 
 
-@pytest.fixture
-async def api(redis_url: str, prefix: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with asgi_client(redis_url, prefix) as client:
+@pytest.fixture(params=[{}, {"cache_size": 100}], ids=["plain", "cached"])
+async def api(redis_url: str, prefix: str,
+              request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
+    """The app over stores without and with the local cache (`serve` turns it on)."""
+    async with asgi_client(redis_url, prefix, **request.param) as client:
         yield client
 
 

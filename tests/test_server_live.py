@@ -12,6 +12,7 @@ import pytest
 pytest.importorskip("fastapi", reason="the server extra is not installed")
 
 from server_helpers import (  # noqa: E402
+    ADMIN,
     OTHER,
     READ,
     WRITE,
@@ -117,3 +118,45 @@ async def test_shutdown_ends_open_streams(redis_url: str, prefix: str) -> None:
             task = asyncio.create_task(follow(c, base))
             await asyncio.wait_for(started.wait(), 10)
         assert await asyncio.wait_for(task, 10) == 0
+
+
+async def test_a_new_incarnation_restarts_the_seqs(redis_url: str, prefix: str) -> None:
+    async with live_server(redis_url, prefix, cache_size=100) as base, \
+            httpx.AsyncClient(base_url=base, headers=auth(WRITE), timeout=10) as c:
+        await c.post("/v1/sessions", json={"session_id": "again"})
+        await _append(c, "again", "a", "b", "c")
+        async with c.stream("GET", "/v1/sessions/again/events") as r:
+            events = sse_events(r)
+            await next_event(events, "ready")
+            await c.post("/v1/sessions/again/clear")
+            await next_event(events, "cleared")
+            await _append(c, "again", "after clear")
+            assert (await next_event(events, "message")).id == "4"  # seqs survive clear
+        async with c.stream("GET", "/v1/sessions/again/events") as r:
+            events = sse_events(r)
+            await next_event(events, "ready")
+            await c.delete("/v1/sessions/again")
+            await next_event(events, "deleted")
+        async with c.stream("GET", "/v1/sessions/again/events",
+                            params={"last_event_id": "4"}) as r:
+            assert r.status_code == 404  # gone: a problem, before any stream starts
+            assert (await r.aread()).startswith(b'{"type":"urn:redisession:problem:')
+
+
+async def test_an_overwriting_import_restarts_the_stream(redis_url: str, prefix: str) -> None:
+    async with live_server(redis_url, prefix) as base, \
+            httpx.AsyncClient(base_url=base, headers=auth(WRITE), timeout=10) as c:
+        await c.post("/v1/sessions", json={"session_id": "imp"})
+        await _append(c, "imp", "one", "two")
+        dump = (await c.get("/v1/export", params={"session_id": "imp"})).content
+        await _append(c, "imp", "three")
+        async with c.stream("GET", "/v1/sessions/imp/events") as r:
+            events = sse_events(r)
+            await next_event(events, "ready")
+            r2 = await c.post("/v1/import", params={"overwrite": "true"}, content=dump,
+                              headers=auth(ADMIN))
+            assert r2.json() == {"imported": 1}
+            await next_event(events, "created")
+            again = [await next_event(events, "message") for _ in range(2)]
+            assert [(e.id, json.loads(e.data)["content"]) for e in again] == [
+                ("1", "one"), ("2", "two")]

@@ -58,6 +58,10 @@ async def _opened(session_id: s.SessionId, caller: Caller = Streamer,
         caller.tenant.hub.close_stream(sub)
 
 
+def _gone(sid: str) -> ServerSentEvent:
+    return ServerSentEvent(event="deleted", data={"type": "deleted", "sid": sid})
+
+
 def _event(ev: Event) -> ServerSentEvent:
     return ServerSentEvent(event=ev.type, raw_data=ev.to_json())
 
@@ -79,14 +83,18 @@ async def session_events(opened: Opened = _OPENED,
         try:
             session = await store.get(sid)
         except SessionNotFound:
-            yield ServerSentEvent(event="deleted", raw_data=f'{{"sid":"{sid}"}}')
+            yield _gone(sid)
             return
         last = session.last_seq if after is None else after
         yield ServerSentEvent(event="ready", data=session, retry=RETRY_MS)
         while True:
             if last < session.last_seq or after is not None:
                 after = None
-                messages = await store.messages_after(sid, last)
+                try:
+                    messages = await store.messages_after(sid, last)
+                except SessionNotFound:  # deleted meanwhile: its event follows, or was lost
+                    yield _gone(sid)
+                    return
                 if messages and (messages[0].seq or 0) > last + 1:
                     yield ServerSentEvent(event="gap", data={"after": last,
                                                              "next": messages[0].seq})
@@ -99,6 +107,8 @@ async def session_events(opened: Opened = _OPENED,
             if ev.type == "appended":
                 session = session.model_copy(update={"last_seq": ev.seq or last})
                 continue
+            if ev.type == "created":  # a new incarnation (deleted, then created or imported)
+                last = after = 0  # read its whole window next
             yield _event(ev)
             if ev.type in ENDING:
                 return

@@ -155,6 +155,7 @@ async function openStream(id) {
   source.addEventListener("cleared", () => {
     $("#messages tbody").replaceChildren();
   });
+  source.addEventListener("created", () => openSession(id));  // a new incarnation: reload
   source.addEventListener("deleted", () => { closeStream(); showDeleted(id); });
   source.addEventListener("expired", () => { closeStream(); showDeleted(id); });
   source.onerror = () => {
