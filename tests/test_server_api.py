@@ -270,3 +270,27 @@ async def test_openapi_and_browser_page_are_served(api: httpx.AsyncClient) -> No
     js = await api.get("/static/app.js")
     assert js.status_code == 200 and "EventSource" in js.text and "http" not in js.text.split(
         "EventSource")[0].split("fetch(")[0]
+
+
+async def test_bodies_over_the_limit_are_413_problems(api: httpx.AsyncClient) -> None:
+    from redisession.server.app import MAX_BODY_BYTES
+
+    sid = await _session(api)
+    big = {"messages": [{"role": "user", "content": "x" * 200_000}] * (MAX_BODY_BYTES // 200_000
+                                                                         + 1)}
+    _problem(await api.post(f"/v1/sessions/{sid}/messages", json=big), 413, "too-large")
+    assert (await api.get(f"/v1/sessions/{sid}")).json()["total_messages"] == 0
+
+
+async def test_open_mode_without_keys(redis_url: str, prefix: str) -> None:
+    from redisession.server import ServerSettings, create_app
+
+    app = create_app(ServerSettings(url=redis_url, prefix=prefix))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as c:
+            r = await c.post("/v1/sessions", json={"session_id": "open"})
+            assert r.status_code == 201
+            assert (await c.post("/v1/import", content=b"")).status_code == 422  # admin: ok
+            token = (await c.post("/v1/stream-token")).json()["token"]
+            assert token.count(".") == 1

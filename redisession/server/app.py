@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp
 
 from .. import __version__
 from ..config import ConnectionSettings
@@ -49,6 +50,19 @@ class ServerSettings:
 
 
 STATIC = resources.files("redisession.server") / "static"
+MAX_BODY_BYTES = 16 << 20
+"""Largest request body (413 beyond); ``POST /v1/import`` has its own, larger limit."""
+
+
+class ServiceApp(FastAPI):
+    """FastAPI with our layers outermost: the access log and metrics see every response, and
+    plain-text errors from FastAPI's own outer layers (the body limit's 413) become problems."""
+
+    metrics: Metrics
+
+    def build_middleware_stack(self) -> ASGIApp:
+        inner = problems.PlainErrorsAsProblems(super().build_middleware_stack())
+        return AccessMiddleware(inner, metrics=self.metrics, log=access_log)
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
@@ -69,11 +83,12 @@ def create_app(settings: ServerSettings) -> FastAPI:
             await tenants.close()
             log.info("stopped")
 
-    app = FastAPI(title="redisession", version=__version__, lifespan=lifespan,
-                  summary="LLM conversation sessions in Redis, over HTTP",
-                  description="Every error is application/problem+json (RFC 9457). "
-                              "Authenticate with `Authorization: Bearer <API key>`.")
-    metrics = Metrics(tenants)
+    app = ServiceApp(title="redisession", version=__version__, lifespan=lifespan,
+                     max_body_size=MAX_BODY_BYTES,
+                     summary="LLM conversation sessions in Redis, over HTTP",
+                     description="Every error is application/problem+json (RFC 9457). "
+                                 "Authenticate with `Authorization: Bearer <API key>`.")
+    metrics = app.metrics = Metrics(tenants)
     app.state.tenants = tenants
     app.state.keys = settings.keys
     app.state.open_principal = Principal("open", settings.prefix, "admin")
@@ -83,7 +98,6 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(routes_sessions.router)
     app.include_router(routes_data.router)
     app.include_router(routes_live.router)
-    app.add_middleware(AccessMiddleware, metrics=metrics, log=access_log)
 
     @app.get("/healthz", response_model=Health, tags=["ops"])
     async def healthz() -> Health:

@@ -9,6 +9,7 @@ goes to the server's log, never to the client.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -19,6 +20,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("redisession.server")
 
@@ -118,6 +120,43 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("%s %s failed", request.method, request.url.path)
     return problem(500, "internal", "Internal error", "unexpected error (see the server log)",
                    request)
+
+
+class PlainErrorsAsProblems:
+    """ASGI middleware: an error answered in plain text by a layer below the exception
+    handlers (the request body limit's 413) goes out as a problem+json body instead."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        held: Message | None = None
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal held
+            if message["type"] == "http.response.start" and message["status"] >= 400 and \
+                    dict(message.get("headers", [])).get(b"content-type", b"").startswith(
+                        b"text/plain"):
+                held = message
+                return
+            if held is not None and message["type"] == "http.response.body":
+                status = held["status"]
+                slug, title = STATUS_PROBLEMS.get(status, ("http-error", "HTTP error"))
+                body = json.dumps({"type": TYPE_BASE + slug, "title": title, "status": status,
+                                   "detail": message.get("body", b"").decode(errors="replace"),
+                                   "instance": scope["path"]}).encode()
+                await send({"type": "http.response.start", "status": status,
+                            "headers": [(b"content-type", MEDIA_TYPE.encode()),
+                                        (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                held = None
+                return
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
 
 
 def install(app: FastAPI) -> None:

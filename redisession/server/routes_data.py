@@ -76,6 +76,7 @@ async def export(request: Request,
 
 
 @router.post("/import", response_model=s.Imported, responses=errors(409, 413, 422),
+             max_body_size=MAX_IMPORT_BYTES,
              openapi_extra={"requestBody": {"required": True, "content": {
                  NDJSON: {"schema": {"type": "string"}}}}})
 async def import_(request: Request, overwrite: bool = False,
