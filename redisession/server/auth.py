@@ -97,9 +97,12 @@ class KeyRing:
         entries: list[tuple[str, Principal]] = []
         if path is not None:
             try:
-                data = json.loads(Path(path).read_text(encoding="utf-8"))
-                items = data["keys"]
-            except (OSError, ValueError, KeyError, TypeError) as e:
+                text = Path(path).read_text(encoding="utf-8")
+            except OSError as e:
+                raise InvalidConfig(f"key file {path}: cannot read it ({e.strerror})") from None
+            try:
+                items = json.loads(text)["keys"]
+            except (ValueError, KeyError, TypeError) as e:
                 raise InvalidConfig(f"key file {path}: not a JSON object with a 'keys' list "
                                     f"({type(e).__name__})") from None
             for i, item in enumerate(items):
