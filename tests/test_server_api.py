@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the server extra is not installed")
 
-from server_helpers import ADMIN, OTHER, READ, WRITE, asgi_client, auth  # noqa: E402
+from _server import ADMIN, OTHER, READ, WRITE, asgi_client, auth  # noqa: E402
 
 PROBLEM = "application/problem+json"
 

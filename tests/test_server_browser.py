@@ -16,7 +16,7 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the server extra is not installed")
 
-from server_helpers import WRITE, auth, live_server  # noqa: E402
+from _server import WRITE, auth, live_server  # noqa: E402
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the server extra is not installed")
 
-from server_helpers import (  # noqa: E402
+from _server import (  # noqa: E402
     ADMIN,
     OTHER,
     READ,

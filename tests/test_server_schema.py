@@ -19,8 +19,8 @@ import pytest
 pytest.importorskip("fastapi", reason="the server extra is not installed")
 schemathesis = pytest.importorskip("schemathesis")
 
+from _server import ADMIN, Keys, auth  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
-from server_helpers import ADMIN, Keys, auth  # noqa: E402
 
 from redisession.server import ServerSettings, create_app  # noqa: E402
 from redisession.testing import free_port  # noqa: E402
