@@ -41,6 +41,7 @@ def chromium() -> str:
 async def test_browse_live_and_delete(redis_url: str, prefix: str, chromium: str) -> None:
     from playwright.async_api import async_playwright, expect
 
+    expect.set_options(timeout=20_000)  # a loaded CI machine: generous, still bounded
     async with live_server(redis_url, prefix) as base, \
             httpx.AsyncClient(base_url=base, headers=auth(WRITE), timeout=10) as api:
         for sid, name in (("support-42", "Refund for order 42"), ("onboarding", "Onboarding"),
