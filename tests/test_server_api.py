@@ -76,6 +76,9 @@ async def test_append_one_and_bad_messages(api: httpx.AsyncClient) -> None:
     r = await api.post(f"/v1/sessions/{sid}/messages",
                        json={"messages": [{"role": "assistant", "content": "hi", "tokens": 7}]})
     assert r.json()["token_count"] == 7
+    r = await api.post(f"/v1/sessions/{sid}/messages",  # one message, without the list
+                       json={"role": "user", "content": "bare", "tokens": 2})
+    assert r.status_code == 201 and r.json()["last_seq"] == 2
     body = _problem(await api.post(f"/v1/sessions/{sid}/messages",
                                    json={"messages": [{"role": "robot", "content": "x"}]}),
                     422, "invalid-input")
@@ -92,7 +95,7 @@ async def test_append_one_and_bad_messages(api: httpx.AsyncClient) -> None:
                             json={"messages": [{"role": "user", "content": "x"}]}),
              404, "session-not-found")
     _problem(await api.get("/v1/sessions/bad%20id"), 422, "invalid-input")
-    assert (await api.get(f"/v1/sessions/{sid}")).json()["total_messages"] == 1
+    assert (await api.get(f"/v1/sessions/{sid}")).json()["total_messages"] == 2
 
 
 async def test_idempotent_retry_stores_once(api: httpx.AsyncClient) -> None:

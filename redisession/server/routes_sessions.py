@@ -81,16 +81,19 @@ async def clear_session(session_id: s.SessionId, caller: Caller = Writer) -> s.C
              responses={200: {"model": AppendResult,
                               "description": "a retry of an append already stored"},
                         **errors(404, 409, 413, 422, 423)})
-async def append_messages(session_id: s.SessionId, body: s.AppendIn, response: Response,
+async def append_messages(session_id: s.SessionId, body: s.AppendIn | s.MessageIn,
+                          response: Response,
                           idempotency_key: Annotated[str | None, Header(
                               description="the same key on a retry stores the messages once"
                           )] = None,
                           caller: Caller = Writer) -> AppendResult:
-    """Append one or many messages in one atomic step (the window is trimmed to its limits).
+    """Append one message, or ``{"messages": [...]}`` in one atomic step (the window is
+    trimmed to its limits).
 
     With ``Idempotency-Key``, messages without an ``id`` get ids derived from the key, so a
     retried request is stored once and answered ``200`` with the first call's result."""
-    items = [m.model_dump(exclude_none=True) for m in body.messages]
+    given = body.messages if isinstance(body, s.AppendIn) else [body]
+    items = [m.model_dump(exclude_none=True) for m in given]
     if idempotency_key is not None:
         ids = message_ids(caller.tenant.prefix, session_id, idempotency_key, len(items))
         for item, mid in zip(items, ids, strict=True):
