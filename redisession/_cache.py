@@ -247,8 +247,8 @@ def after_append(entry: Entry | None, result: AppendResult, prepared: Sequence[P
 def expires_in(session: Session) -> float:
     """Seconds to expiry right after a write: the idle TTL, capped by the absolute deadline."""
     ttl = float(session.ttl)
-    if session.expires_at is not None:
-        ttl = min(ttl, max(0.001, (session.expires_at - datetime.now(timezone.utc))
+    if session.deadline is not None:
+        ttl = min(ttl, max(0.001, (session.deadline - datetime.now(timezone.utc))
                            .total_seconds()))
     return ttl
 

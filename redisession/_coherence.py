@@ -16,6 +16,12 @@ from .events import Event
 
 log = logging.getLogger("redisession")
 
+NO_INFO = ("redisession: this Redis user may not run INFO (NoPermissionError): the store skips "
+           "its Redis version and maxmemory-policy check, and the cache listener notices a "
+           "restart or failover only by the epoch key and cache_max_age. Allow it with "
+           "ACL SETUSER <user> +info, or ignore this if least privilege matters more.")
+"""The one warning a store and its listener log when the ACL forbids INFO."""
+
 EPOCH_TTL = 7 * 24 * 3600
 """Seconds the epoch token lives without a check refreshing it (every listener refreshes it)."""
 

@@ -13,23 +13,25 @@ from typing import NamedTuple
 
 from . import defaults
 from ._slots import slot_tag
-from .errors import InvalidSessionId
+from .errors import InvalidSessionId, InvalidUserId
 
 _ID = re.compile(r"[A-Za-z0-9._-]+")
 
 
 def check_id(value: object, what: str = "session id") -> str:
-    """Return ``value`` if it is a valid id, else raise `InvalidSessionId` saying why."""
+    """Return ``value`` if it is a valid id, else raise `InvalidSessionId` (`InvalidUserId`
+    for ``what="user id"``) saying why."""
+    exc = InvalidUserId if what == "user id" else InvalidSessionId
     if not isinstance(value, str):
-        raise InvalidSessionId(f"{what} must be a str, got {type(value).__name__}")
+        raise exc(f"{what} must be a str, got {type(value).__name__}")
     if not value:
-        raise InvalidSessionId(f"{what} is empty")
+        raise exc(f"{what} is empty")
     if len(value) > defaults.MAX_ID_LENGTH:
-        raise InvalidSessionId(
+        raise exc(
             f"{what} is {len(value)} characters long; the limit is {defaults.MAX_ID_LENGTH}")
     if not _ID.fullmatch(value):
         bad = sorted({c for c in value if not _ID.fullmatch(c)})
-        raise InvalidSessionId(
+        raise exc(
             f"{what} {value!r} has characters outside [A-Za-z0-9._-]: {''.join(bad)!r}")
     return value
 

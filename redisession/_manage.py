@@ -12,6 +12,7 @@ from typing import Any
 
 from ._keys import check_id
 from ._ops import HashReply, check_budget, hash_fields, select_context
+from ._values import check_value
 from .errors import InvalidInput
 from .models import Message, Session
 
@@ -37,6 +38,7 @@ def state_args(channel: str, values: Mapping[str, Any]) -> list[Any]:
         raise InvalidInput("set_state needs at least one key=value")
     args: list[Any] = [channel]
     for key, value in values.items():
+        check_value(value, f"state {key!r}")
         try:
             encoded = json.dumps(value, separators=(",", ":"), allow_nan=False)
         except (TypeError, ValueError) as e:

@@ -18,6 +18,7 @@ from redis.exceptions import OutOfMemoryError, ResponseError
 from . import defaults
 from ._codec import decode_element, encode_body, kind_of
 from ._keys import check_id, events_channel, session_events_affixes
+from ._values import check_text, check_value
 from .config import SessionConfig
 from .errors import (
     DuplicateMessageId,
@@ -78,6 +79,7 @@ def prepare(items: Sequence[MessageLike], config: SessionConfig,
     seen: set[str] = set()
     for item in items:
         m = to_message(item)
+        check_message(m)
         if m.id in seen:
             raise DuplicateMessageId(f"message id {m.id!r} appears twice in one append call")
         seen.add(m.id)
@@ -87,16 +89,24 @@ def prepare(items: Sequence[MessageLike], config: SessionConfig,
                                  f"expected an int from 0 to {defaults.MAX_TOKENS_PER_MESSAGE}")
         try:
             body = encode_body(m)
-        except (TypeError, ValueError, OverflowError) as e:
-            raise InvalidMessage(
-                f"message {m.id}: metadata and tool_calls may hold only str, int, float, bool, "
-                f"None, lists and dicts with str keys ({e})") from e
+        except (TypeError, ValueError, OverflowError) as e:  # check_message let it through
+            raise InvalidMessage(f"message {m.id} cannot be encoded: {e}") from e
         if len(body) > config.max_message_bytes:
             raise MessageTooLarge(
                 f"message {m.id} is {len(body)} bytes encoded; max_message_bytes is "
                 f"{config.max_message_bytes}")
         out.append(Prepared(m, tokens, kind_of(m), body))
     return out
+
+
+def check_message(m: Message) -> None:
+    """Every text field valid Unicode, metadata and tool_calls JSON-safe (`_values`)."""
+    for name in ("id", "content", "name", "tool_call_id"):
+        value = getattr(m, name)
+        if value is not None:
+            check_text(value, f"message {name}", InvalidMessage)
+    check_value(m.tool_calls, "message tool_calls", InvalidMessage)
+    check_value(m.metadata, "message metadata", InvalidMessage)
 
 
 def name_hint(prepared: Iterable[Prepared]) -> str:
@@ -130,6 +140,9 @@ def create_args(channel: str, sid: str, user_id: str | None, name: str | None,
         check_id(user_id, "user id")
     if name is not None and not isinstance(name, str):
         raise InvalidInput(f"name must be a str, got {type(name).__name__}")
+    if name is not None:
+        check_text(name, "name")
+    check_value(metadata, "metadata")
     try:
         meta_json = json.dumps(metadata, separators=(",", ":")) if metadata else ""
     except (TypeError, ValueError) as e:
@@ -182,7 +195,7 @@ def parse_meta(reply: HashReply, pttl: int) -> Session:
         token_count=int(f["tokens"]), total_messages=int(f["total_messages"]),
         total_tokens=int(f["total_tokens"]), total_trimmed=int(f["total_trimmed"]),
         ttl=int(f["ttl"]), expires_in=pttl / 1000 if pttl >= 0 else None,
-        expires_at=_ms(deadline) if deadline else None,
+        deadline=_ms(deadline) if deadline else None,
         max_messages=opt("max_messages"), max_tokens=opt("max_tokens"),
         max_history=opt("max_history"),
         summary=f.get("summary") or None, summarized_through_seq=int(f.get("summary_seq") or 0),
@@ -214,12 +227,6 @@ def parse_append(sid: str, reply: Sequence[Any], prepared: Sequence[Prepared]) -
                         message_count=n, token_count=tokens, trimmed=trimmed,
                         trimmed_through_seq=through, duplicate=dup,
                         message_ids=tuple(p.message.id for p in prepared))
-
-
-def with_seqs(prepared: Sequence[Prepared], result: AppendResult) -> list[Message]:
-    """The appended messages as stored: seq and token count filled in."""
-    return [p.message.model_copy(update={"seq": result.first_seq + i, "tokens": p.tokens})
-            for i, p in enumerate(prepared)]
 
 
 def check_budget(budget: object) -> None:

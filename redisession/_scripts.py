@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 NAMES = ("create", "append", "read", "read_touch", "touch", "clear", "delete",
-         # session management (issue 4)
+         # session management
          "set_state", "delete_state", "incr_state", "summarize_begin", "summarize_commit",
          "summarize_release", "dump", "import_session", "expire_slot")
 _INCLUDE = re.compile(r'^--- @include "([\w/]+)"\s*$', re.M)

@@ -8,23 +8,20 @@ whatever the number of sessions.
 
 from __future__ import annotations
 
-import binascii
 import itertools
 import string
 from functools import cache
 
-SLOTS = 16384
+from redis.crc import REDIS_CLUSTER_HASH_SLOTS as SLOTS
+from redis.crc import key_slot as _key_slot
+
 _ALPHABET = string.ascii_lowercase + string.digits
 
 
 def key_slot(key: str) -> int:
-    """The Cluster slot of ``key`` (CRC16 of its hash tag, or of the whole key)."""
-    start = key.find("{")
-    if start >= 0:
-        end = key.find("}", start + 1)
-        if end > start + 1:
-            key = key[start + 1:end]
-    return binascii.crc_hqx(key.encode(), 0) % SLOTS
+    """The Cluster slot of ``key`` (CRC16 of its hash tag, or of the whole key): redis-py's
+    own function, so the store and the cluster client never disagree."""
+    return int(_key_slot(key.encode()))
 
 
 @cache
@@ -35,7 +32,7 @@ def _tags() -> tuple[str, ...]:
     for length in itertools.count(1):
         for chars in itertools.product(_ALPHABET, repeat=length):
             tag = "".join(chars)
-            slot = binascii.crc_hqx(tag.encode(), 0) % SLOTS
+            slot = key_slot(tag)
             if table[slot] is None:
                 table[slot] = tag
                 left -= 1

@@ -39,8 +39,19 @@ def header_line(prefix: str) -> str:
                        "exported_at": datetime.now(timezone.utc).isoformat()}) + "\n"
 
 
-def end_line(count: int) -> str:
-    return json.dumps({"end": True, "sessions": count}) + "\n"
+def end_line(count: int, skipped: Sequence[str] = ()) -> str:
+    end: dict[str, Any] = {"end": True, "sessions": count}
+    if skipped:
+        end["skipped"] = list(skipped)
+    return json.dumps(end) + "\n"
+
+
+def check_end(lineno: int, line: str, count: int) -> None:
+    """The end line's session count must be the number of session lines read before it."""
+    claimed = json.loads(line).get("sessions")
+    if claimed != count:
+        raise ImportFormatError(lineno, f"the end line says {claimed!r} sessions but the file "
+                                        f"holds {count}: lines are missing")
 
 
 def _message(element: bytes) -> dict[str, Any]:
@@ -48,17 +59,23 @@ def _message(element: bytes) -> dict[str, Any]:
 
 
 def session_line(sid: str, dump: Sequence[Any]) -> str:
-    """One export line from the reply of ``dump.lua``."""
     meta_flat, pttl, state_flat, window, archive = dump
     state = parse_state(state_flat)
     meta = hash_fields(meta_flat)
     # retry tokens, and the expiry the import sets itself
     for private in ("ctok", "itok", "expires"):
         meta.pop(private, None)
-    return json.dumps({"id": sid, "ttl_ms": max(1, int(pttl)), "meta": meta, "state": state,
-                       "window": [_message(e) for e in window],
-                       "archive": [_message(e) for e in archive]},
-                      ensure_ascii=False, separators=(",", ":")) + "\n"
+    """One export line from the reply of ``dump.lua``; ValueError for a session whose data
+    JSON cannot carry (bytes or invalid text that an older version stored)."""
+    try:
+        line = json.dumps({"id": sid, "ttl_ms": max(1, int(pttl)), "meta": meta,
+                           "state": state, "window": [_message(e) for e in window],
+                           "archive": [_message(e) for e in archive]},
+                          ensure_ascii=False, separators=(",", ":")) + "\n"
+        line.encode("utf-8")
+    except (TypeError, ValueError, msgpack.UnpackException) as e:
+        raise ValueError(f"cannot be exported: {type(e).__name__}: {e}") from e
+    return line
 
 
 def check_header(line: str) -> None:

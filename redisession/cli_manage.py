@@ -1,5 +1,6 @@
-"""Operator commands of the ``redisession`` CLI: ls, show, tail, export, import, stats, sweep,
-delete. Registered in `redisession.cli.COMMANDS` on import; each returns an exit code."""
+"""Operator commands of the ``redisession`` CLI: ls, show, tail, stats, sweep, delete (export
+and import are in `cli_transfer`). Registered in `redisession.cli.COMMANDS` on import; each
+returns an exit code."""
 
 from __future__ import annotations
 
@@ -7,17 +8,15 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .cli import EXIT_FAIL, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, command
-from .errors import ImportFormatError, SessionExists
 from .models import Message, Session
 
 # Piped output (scripts, tests) gets wide lines instead of rich's 80-column default.
@@ -49,6 +48,19 @@ def _left(seconds: float | None) -> str:
         f"{s // 3600}h {s % 3600 // 60}m" if s >= 3600 else f"{s // 60}m {s % 60}s"
 
 
+def count(low: int) -> Callable[[str], int]:
+    """An argparse type: an int >= ``low`` (else a usage error, exit 2)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be {low} or more, got {value}")
+        return value
+    return parse
+
+
 def _json_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable JSON output")
 
@@ -57,8 +69,8 @@ def _json_flag(p: argparse.ArgumentParser) -> None:
 
 def _ls_setup(p: argparse.ArgumentParser) -> None:
     p.add_argument("--user", help="only this user's sessions (from the per-user index)")
-    p.add_argument("--limit", type=int, default=50)
-    p.add_argument("--offset", type=int, default=0)
+    p.add_argument("--limit", type=count(1), default=50, help="at most this many (50)")
+    p.add_argument("--offset", type=count(0), default=0, help="skip this many first (0)")
     _json_flag(p)
 
 
@@ -137,7 +149,7 @@ def _messages_table(messages: list[Message]) -> Table:
 
 def _tail_setup(p: argparse.ArgumentParser) -> None:
     p.add_argument("--session", help="only events of this session")
-    p.add_argument("--count", type=int, help="stop after this many events")
+    p.add_argument("--count", type=count(1), help="stop after this many events")
     p.add_argument("--timeout", type=float, help="stop after this many seconds")
     _json_flag(p)
 
@@ -157,6 +169,8 @@ def cmd_tail(args: argparse.Namespace) -> int:
         return deadline is not None and time.monotonic() >= deadline
 
     with open_store(args) as store:
+        # Redis down: fail after the connection timeout and retries, not wait for events forever
+        store.client.ping()
         # events(timeout=N) ends after N seconds without an event; stop() ends it after N in all
         source = (e.model_dump(exclude_none=True) for e in store.events(timeout=args.timeout))
         try:
@@ -169,57 +183,6 @@ def cmd_tail(args: argparse.Namespace) -> int:
                     break
         except KeyboardInterrupt:
             pass
-    return EXIT_OK
-
-
-# -- export / import ---------------------------------------------------------------------------
-
-def _bar() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=err, transient=False)
-
-
-def _export_setup(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", help="output file ('-' for stdout)")
-    p.add_argument("session_ids", nargs="*", help="these sessions (default: all, or --user's)")
-    p.add_argument("--user", help="this user's sessions")
-
-
-@command("export", "write sessions to a JSON Lines file", _export_setup)
-def cmd_export(args: argparse.Namespace) -> int:
-    with open_store(args) as store, _bar() as bar:
-        ids = args.session_ids or None
-        task = bar.add_task("export", total=len(ids) if ids else None)
-        target = sys.stdout if args.file == "-" else args.file
-        n = store.export_sessions(target, session_ids=ids, user_id=args.user,
-                                  progress=lambda done: bar.update(task, completed=done))
-        bar.update(task, total=n, completed=n)
-    err.print(f"exported {n} sessions")
-    return EXIT_OK
-
-
-def _import_setup(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", help="a file written by export ('-' for stdin)")
-    p.add_argument("--overwrite", action="store_true", help="replace sessions that exist")
-
-
-@command("import", "read sessions from a file written by export", _import_setup)
-def cmd_import(args: argparse.Namespace) -> int:
-    total = None
-    if args.file != "-":
-        with open(args.file, encoding="utf-8") as f:
-            total = max(0, sum(1 for _ in f) - 2)
-    with open_store(args) as store, _bar() as bar:
-        task = bar.add_task("import", total=total)
-        try:
-            n = store.import_sessions(sys.stdin if args.file == "-" else args.file,
-                                      overwrite=args.overwrite,
-                                      progress=lambda done: bar.update(task, completed=done))
-        except (ImportFormatError, SessionExists) as e:
-            bar.stop()
-            err.print(f"import stopped: {e} (sessions before it were imported)")
-            return EXIT_FAIL
-    err.print(f"imported {n} sessions")
     return EXIT_OK
 
 
@@ -256,15 +219,45 @@ def _delete_setup(p: argparse.ArgumentParser) -> None:
     p.add_argument("--inactive-days", type=float,
                    help="delete sessions idle for this many days (all, or --user's)")
     p.add_argument("--user")
+    p.add_argument("--yes", action="store_true", help="do not ask before deleting")
+    p.add_argument("--dry-run", action="store_true",
+                   help="with --inactive-days: list the sessions, delete nothing")
+
+
+def _idle(store: Any, days: float, user: str | None) -> list[Session]:
+    cutoff = datetime.now().astimezone() - timedelta(days=days)
+    if user is not None:
+        sids = [s.id for s in store.list_sessions(user, limit=10**9)]
+    else:
+        sids = store._all_sessions()
+    return [s for _, s in store._metas(sids) if s is not None and s.last_activity <= cutoff]
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        err.print(f"{question} (no terminal to ask: pass --yes to delete, or --dry-run)")
+        return False
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
 
 @command("delete", "delete sessions by id, or those inactive for --inactive-days", _delete_setup)
 def cmd_delete(args: argparse.Namespace) -> int:
-    if bool(args.session_ids) == (args.inactive_days is not None):
-        err.print("give session ids or --inactive-days (not both)")
+    if bool(args.session_ids) == (args.inactive_days is not None) or \
+            (args.inactive_days is not None and args.inactive_days < 0):
+        err.print("give session ids or --inactive-days N >= 0 (not both)")
         return EXIT_USAGE
     with open_store(args) as store:
         if args.inactive_days is not None:
+            idle = _idle(store, args.inactive_days, args.user)
+            if args.dry_run:
+                for s in idle:
+                    out.print(f"{s.id}\t{_when(s.last_activity)}")
+                out.print(f"{len(idle)} sessions idle for over {args.inactive_days:g} days")
+                return EXIT_OK
+            ask = f"{len(idle)} sessions idle for over {args.inactive_days:g} days. Delete them?"
+            if idle and not args.yes and not _confirm(ask):
+                out.print("deleted nothing")
+                return EXIT_FAIL
             n = store.delete_inactive(timedelta(days=args.inactive_days), user_id=args.user)
             out.print(f"deleted {n} sessions")
             return EXIT_OK
@@ -274,3 +267,5 @@ def cmd_delete(args: argparse.Namespace) -> int:
     out.print(f"deleted {len(args.session_ids) - len(missing)} sessions")
     return EXIT_NOT_FOUND if missing else EXIT_OK
 
+
+from . import cli_transfer  # noqa: E402, F401  (registers export and import after these)

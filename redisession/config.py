@@ -81,13 +81,28 @@ class ConnectionSettings:
     backoff_base: float = defaults.BACKOFF_BASE
     backoff_cap: float = defaults.BACKOFF_CAP
     health_check_interval: int = defaults.HEALTH_CHECK_INTERVAL
-    max_connections: int | None = None
+    max_connections: int = defaults.MAX_CONNECTIONS
+    pool_timeout: float = defaults.POOL_TIMEOUT
     protocol: Literal[2] = 2
+    ssl_ca_certs: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = field(default=None, repr=False)
+    ssl_cert_reqs: Literal["required", "optional", "none"] = "required"
+    ssl_check_hostname: bool = True
     client_name: str = "redisession"
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def tls_kwargs(self) -> dict[str, Any]:
+        """The TLS keyword arguments of redis-py (used with a ``rediss`` URL only)."""
+        return {"ssl_ca_certs": self.ssl_ca_certs, "ssl_certfile": self.ssl_certfile,
+                "ssl_keyfile": self.ssl_keyfile, "ssl_cert_reqs": self.ssl_cert_reqs,
+                "ssl_check_hostname": self.ssl_check_hostname}
 
     def __post_init__(self) -> None:
         if self.socket_timeout <= 0 or self.socket_connect_timeout <= 0:
             raise InvalidConfig("socket timeouts must be positive")
+        if self.max_connections < 1 or self.pool_timeout <= 0:
+            raise InvalidConfig(f"max_connections must be >= 1 and pool_timeout positive, got "
+                                f"{self.max_connections} and {self.pool_timeout}")
         if self.retries < 0:
             raise InvalidConfig(f"retries must be >= 0, got {self.retries}")

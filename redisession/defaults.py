@@ -50,6 +50,16 @@ BACKOFF_BASE = 0.05
 BACKOFF_CAP = 1.0
 """Longest retry delay, seconds."""
 
+MAX_CONNECTIONS = 50
+"""Connections one store's pool may open (per node on a cluster). A blocking pool: a call
+that finds none free waits up to POOL_TIMEOUT for one, then raises PoolExhausted. 50 covers a
+web worker's threads or tasks with room to spare and keeps 100 workers under Redis's default
+maxclients (10000) even when each has its listener and a few followers open."""
+
+POOL_TIMEOUT = 5.0
+"""Seconds a call waits for a free pooled connection before PoolExhausted (about one
+socket_timeout: a pool busy for longer than a command may take is overloaded, not slow)."""
+
 HEALTH_CHECK_INTERVAL = 30
 """Seconds of idleness after which a pooled connection is PINGed before use."""
 

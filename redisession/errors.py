@@ -7,21 +7,27 @@
     ├── SessionExists                           create() with an id already taken
     ├── InvalidInput         (also ValueError)  rejected before anything reached Redis
     │   ├── InvalidSessionId                    id outside [A-Za-z0-9._-] or too long
+    │   │   └── InvalidUserId                   the same, for a user id
     │   ├── InvalidMessage                      bad role, empty content, negative tokens, ...
     │   │   ├── MessageTooLarge                 encoded message over max_message_bytes
     │   │   └── DuplicateMessageId              two messages of one call share an id
     │   └── InvalidConfig                       a limit that is not positive, a bad URL, ...
     ├── SummaryConflict                         another instance summarized first (nothing written)
     ├── ImportFormatError    (also ValueError)  an export file that is malformed or truncated
+    ├── ExportIncomplete                        export wrote every session but these (named)
     ├── StoreFullError                          Redis refused the write: out of memory
     ├── UnsupportedServer                       Redis older than 7.0
+    ├── PoolExhausted        (also redis ConnectionError)  no pooled connection free in time
     └── ScriptError                             a Lua script failed in a way not listed here
 
-redis-py's own connection and timeout errors pass through unchanged: they are about the
-network, not about sessions, and redis-py's ``Retry`` already handled what it could.
+redis-py's own connection, timeout and permission (``NoPermissionError``, an ACL that
+forbids a key or command) errors pass through unchanged: they are about the network or the
+server's access rules, not about sessions, and redis-py's ``Retry`` already handled what it could.
 """
 
 from __future__ import annotations
+
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 
 class RedisessionError(Exception):
@@ -55,6 +61,11 @@ class InvalidSessionId(InvalidInput):
     """A session or user id that would not fit the key layout."""
 
 
+class InvalidUserId(InvalidSessionId):
+    """A user id that would not fit the key layout. A subclass of `InvalidSessionId` only so
+    that code written before it existed (``except InvalidSessionId``) still catches it."""
+
+
 class InvalidMessage(InvalidInput):
     """A message that cannot be stored as given."""
 
@@ -79,12 +90,40 @@ class UnsupportedServer(RedisessionError):
     """The Redis server cannot run redisession (older than 7.0)."""
 
 
+class PoolExhausted(RedisessionError, RedisConnectionError):
+    """No connection of the store's pool came free within ``ConnectionSettings.pool_timeout``.
+
+    Also a redis-py ``ConnectionError``, so code that handles those handles this too. Raise
+    ``max_connections`` or ``pool_timeout``, or find what holds the connections.
+    """
+
+    def __init__(self, max_connections: int | None, timeout: float | None) -> None:
+        waited = (f"stayed busy for {timeout} s" if timeout else
+                  "were busy (redis-py's asyncio cluster client does not wait)")
+        super().__init__(
+            f"all {max_connections} pooled Redis connections {waited}: raise "
+            "ConnectionSettings.max_connections or pool_timeout, or lower the concurrency")
+        self.max_connections = max_connections
+        self.timeout = timeout
+
+
 class ScriptError(RedisessionError):
     """A Lua script failed with an error redisession does not map to anything more precise."""
 
 
 class SummaryConflict(RedisessionError):
     """A summary was not stored: another instance holds the lease or committed first."""
+
+
+class ExportIncomplete(RedisessionError):
+    """An export wrote every session except those it could not encode (``skipped``: id to
+    problem); the file is complete, and its end line lists the skipped ids."""
+
+    def __init__(self, written: int, skipped: dict[str, str]) -> None:
+        ids = ", ".join(sorted(skipped)[:5]) + (" ..." if len(skipped) > 5 else "")
+        super().__init__(f"export wrote {written} sessions and skipped {len(skipped)} it could "
+                         f"not encode: {ids}")
+        self.written, self.skipped = written, skipped
 
 
 class ImportFormatError(RedisessionError, ValueError):

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import datetime, timezone
 from secrets import token_hex
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from . import defaults
 from .errors import InvalidMessage
@@ -52,6 +60,12 @@ class Message(BaseModel):
             where = ".".join(str(p) for p in err["loc"]) or "message"
             raise InvalidMessage(f"invalid message: {where}: {err['msg']}") from e
 
+    @field_validator("content", mode="before")
+    @classmethod
+    def _none_content(cls, value: Any) -> Any:
+        """OpenAI's form of an assistant tool call: ``"content": None``; stored as ``""``."""
+        return "" if value is None else value
+
     @model_validator(mode="after")
     def _check_shape(self) -> Message:
         if not self.content and not self.tool_calls:
@@ -64,7 +78,8 @@ class Message(BaseModel):
 
     def to_openai(self) -> dict[str, Any]:
         """The message as an OpenAI-style chat dict (role, content, and tool fields if set)."""
-        out: dict[str, Any] = {"role": self.role, "content": self.content}
+        content = None if not self.content and self.tool_calls else self.content
+        out: dict[str, Any] = {"role": self.role, "content": content}
         if self.name:
             out["name"] = self.name
         if self.tool_call_id:
@@ -93,8 +108,11 @@ class Session(BaseModel):
     total_tokens: int = Field(description="tokens ever appended")
     total_trimmed: int = Field(description="messages ever trimmed out of the window")
     ttl: int = Field(description="sliding idle TTL, seconds")
-    expires_in: float | None = Field(description="seconds until expiry if nothing happens")
-    expires_at: datetime | None = Field(description="absolute end of life, if capped")
+    expires_in: float | None = Field(description=(
+        "seconds until the session expires if nothing happens (meta `expires`: the sliding "
+        "idle TTL, capped by the deadline)"))
+    deadline: datetime | None = Field(description=(
+        "absolute end of life set by `lifetime` (meta `deadline`), None if uncapped"))
     max_messages: int | None = Field(None, description="per-session override, else store's")
     max_tokens: int | None = None
     max_history: int | None = None
@@ -102,6 +120,24 @@ class Session(BaseModel):
     summarized_through_seq: int = Field(default=0, description="last seq folded into the summary")
     summary_tokens: int = 0
     summaries: int = Field(default=0, description="summaries committed for this session")
+
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, data: Any) -> Any:
+        """``expires_at=`` (the name before 0.2) still fills ``deadline``."""
+        if isinstance(data, dict) and "expires_at" in data:
+            data = dict(data)
+            data.setdefault("deadline", data.pop("expires_at"))
+        return data
+
+    @property
+    def expires_at(self) -> datetime | None:
+        """Deprecated name of `deadline` (it is not when the session expires: that is
+        ``expires_in`` from now)."""
+        warnings.warn("Session.expires_at is deprecated: use Session.deadline (the lifetime "
+                      "cap) or Session.expires_in", DeprecationWarning, stacklevel=2)
+        return self.deadline
 
 
 class AppendResult(BaseModel):

@@ -3,5 +3,5 @@
 # Uses $REDIS_URL if set, else a private redis-server it starts and stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EXTRAS=hiredis scripts/setup.sh
+EXTRAS=hiredis,cli scripts/setup.sh
 exec .venv/bin/redisession demo "$@"

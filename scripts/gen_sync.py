@@ -3,7 +3,8 @@
     python scripts/gen_sync.py          # rewrite redisession/_sync/
     python scripts/gen_sync.py --check  # exit 1 if _sync/ differs from what would be generated
 
-tests/test_sync_drift.py runs the check, so CI fails when someone edits one side only.
+tests/test_packaging.py::test_sync_store_is_generated_from_async runs the check, so CI fails
+when someone edits one side only.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ REPLACEMENTS = {
     "aclose": "close",
     "__aenter__": "__enter__",
     "__aexit__": "__exit__",
-    # session management (issue 4)
+    # session management mixins
     "AsyncManageMixin": "ManageMixin",
     "AsyncSummaryMixin": "SummaryMixin",
     "AsyncTransferMixin": "TransferMixin",
@@ -36,6 +37,10 @@ REPLACEMENTS = {
     "AsyncBrowseMixin": "BrowseMixin",  # issue 12 (the HTTP service)
     "AsyncStoreBase": "StoreBase",
     "resolve_async": "resolve_sync",
+    # connection pools
+    "AsyncBlockingPool": "SyncBlockingPool",
+    "AsyncBlockingSentinelPool": "SyncBlockingSentinelPool",
+    "async_cluster_kwargs": "sync_cluster_kwargs",
 }
 
 # Words in docstrings and comments that unasync's token rules do not reach.

@@ -106,7 +106,7 @@ STORE_PARAMS = [
     pytest.param(("async", "single"), id="async"),
     pytest.param(("sync", "cluster"), id="sync-cluster", marks=pytest.mark.cluster),
     pytest.param(("async", "cluster"), id="async-cluster", marks=pytest.mark.cluster),
-    # The same suite with the local cache on (issue 3): a long max age, so reads are served
+    # The same suite with the local cache on: a long max age, so reads are served
     # from the cache and the writer's own entry updates are what keeps them right.
     pytest.param(("sync", "single", CACHED), id="sync-cached"),
     pytest.param(("async", "single", CACHED), id="async-cached"),

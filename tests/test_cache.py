@@ -236,7 +236,7 @@ def _session(v: int, seq: int, n: int, created: int = 1) -> Any:
     t = datetime.fromtimestamp(created, tz=timezone.utc)
     return Session(id="s", created_at=t, last_activity=t, version=v, last_seq=seq,
                    message_count=n, token_count=0, total_messages=seq, total_tokens=0,
-                   total_trimmed=0, ttl=60, expires_in=60, expires_at=None)
+                   total_trimmed=0, ttl=60, expires_in=60, deadline=None)
 
 
 def _msgs(*seqs: int) -> list[Message]:

@@ -98,9 +98,9 @@ def test_sweep_and_delete_inactive(redis_url: str, prefix: str, populated: list[
     report = json.loads(run(redis_url, prefix, "sweep", "--json").stdout)
     assert report["indexed"] == 2 or "expired" in report
     assert "deleted 1 sessions" in run(redis_url, prefix, "delete", "--inactive-days", "0",
-                                       "--user", "bob").stdout
+                                       "--user", "bob", "--yes").stdout
     assert "deleted 1 sessions" in run(redis_url, prefix, "delete", "--inactive-days",
-                                       "0").stdout
+                                       "0", "--yes").stdout
 
 
 def test_tail_follows_events(redis_url: str, prefix: str, raw: redis.Redis) -> None:

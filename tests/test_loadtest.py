@@ -22,7 +22,7 @@ import pytest
 import redis
 
 from redisession import SessionStore
-from redisession.testing import RedisServer
+from redisession.testing import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 LOADTESTS = ROOT / "loadtests"
@@ -56,12 +56,21 @@ def _run(args: list[str], env: dict[str, str], timeout: float) -> subprocess.Com
     return subprocess.CompletedProcess(args, proc.returncode, out, err)
 
 
+def _master_options(port: int) -> list[str]:
+    return ["--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
+            "--master-host", "127.0.0.1", "--master-port", str(port)]
+
+
 @pytest.mark.slow
 def test_headless_locust_two_processes_then_check(tmp_path: Path) -> None:
     with RedisServer({"appendonly": "yes"}) as server:
         env = {**os.environ, "REDIS_URL": server.url, "RS_LOAD_PREFIX": "lt"}
         run = _run([sys.executable, "-m", "locust", "-f", str(LOADTESTS / "locustfile.py"),
                     "--headless", "--processes", "2", "-u", "24", "-r", "24", "-t", "15s",
+                    # the master and its forks talk on a port: a free one, not Locust's 5557
+                    # (two runs at once, or anything else on 5557, broke the run)
+                    # (forked workers connect to --master-port, the master binds the other)
+                    *_master_options(free_port()),
                     "--csv", str(tmp_path / "run"), "--only-summary"], env, timeout=90)
         assert run.returncode == 0, run.stderr[-4000:]
         result = _run([sys.executable, str(LOADTESTS / "check.py")], env, timeout=60)

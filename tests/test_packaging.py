@@ -35,3 +35,7 @@ def test_wheel_install_finds_scripts(tmp_path: Path, redis_url: str) -> None:
     out = subprocess.run([py, "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "hi"
+    # the library needs no rich; the command says which extra brings it
+    cli = subprocess.run([py, "-m", "redisession.cli", "--url", redis_url, "ls"], cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert cli.returncode == 1 and "pip install 'redisession[cli]'" in cli.stderr, cli.stderr

@@ -206,7 +206,7 @@ async def test_touch_and_ttl(store_factory: Any) -> None:
 async def test_lifetime_caps_ttl(store_factory: Any) -> None:
     store = await store_factory(ttl=1000)
     s = await store.create(lifetime=50)
-    assert s.expires_at is not None and s.expires_in <= 50
+    assert s.deadline is not None and s.expires_in <= 50
     await store.add(s.id, "user", "a")
     assert (await store.get(s.id)).expires_in <= 50
 

@@ -13,9 +13,11 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from redis.exceptions import NoPermissionError
+
 from .._bg import STOP, AsyncWorker
 from .._cache import SnapshotCache
-from .._coherence import EPOCH_TTL, decode, log, server_ids, to_event
+from .._coherence import EPOCH_TTL, NO_INFO, decode, log, server_ids, to_event
 from ..events import APPEND_ONLY, Event
 
 POLL = 0.2
@@ -38,6 +40,7 @@ class Listener:
         self.worker = AsyncWorker(f"redisession-listener:{channel}")
         self._epoch: tuple[frozenset[str], bytes] | None = None
         self._next_check = self._next_sweep = 0.0
+        self._no_info = False
 
     async def ensure_started(self) -> None:
         if not self.worker.running:
@@ -126,9 +129,7 @@ class Listener:
 
     async def _check_epoch(self) -> bool:
         """Read the server ids and the epoch token; True if either changed since the last look."""
-        target = _all_primaries(self.client)
-        ids = server_ids(await self.client.info("server", **target),
-                         await self.client.info("replication", **target))
+        ids = await self._server_ids()
         token = await self.client.getex(self.epoch_key, ex=EPOCH_TTL)
         if token is None:
             await self.client.set(self.epoch_key, uuid.uuid4().hex, nx=True, ex=EPOCH_TTL)
@@ -139,6 +140,25 @@ class Listener:
             log.info("redisession: the Redis server changed (restart, failover or FLUSHALL); "
                      "flushing the local cache")
         return changed
+
+    async def _server_ids(self) -> frozenset[str]:
+        """The primaries' run and replication ids; empty (warned about once) when the ACL
+        user may not run INFO: then only the epoch token tells a FLUSHALL or a lost data set."""
+        if self._no_info:
+            return frozenset()
+        target = _all_primaries(self.client)
+        try:
+            return server_ids(await self.client.info("server", **target),
+                              await self.client.info("replication", **target))
+        except NoPermissionError:
+            self.forbid_info()
+            return frozenset()
+
+    def forbid_info(self) -> None:
+        """INFO answered NoPermissionError (store or listener): warn once, never ask again."""
+        if not self._no_info:
+            self._no_info = True
+            log.warning(NO_INFO)
 
     def _offline(self) -> None:
         self.worker.set_online(False)

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import IO
 
 from .. import _transfer
+from .._coherence import log
 from .._keys import check_id, user_sessions
 from .._ops import _text
-from ..errors import ImportFormatError, SessionNotFound
+from ..errors import ExportIncomplete, ImportFormatError, SessionNotFound
 from .base import AsyncStoreBase
 
 Progress = Callable[[int], None]
@@ -51,6 +52,9 @@ class AsyncTransferMixin(AsyncStoreBase):
         Raises:
             SessionNotFound: one of the given ``session_ids`` does not exist (the file then
             has no end line, and importing it says so).
+            ExportIncomplete: a session could not be encoded (data stored by an older version
+            that JSON cannot carry); every other session was written, the file is complete
+            and its end line lists the skipped ids; ``.skipped`` maps each to its problem.
         """
         await self._ensure_ready()
         explicit = session_ids is not None
@@ -62,6 +66,7 @@ class AsyncTransferMixin(AsyncStoreBase):
         else:
             sids = await self._all_sessions()
         count = 0
+        skipped: dict[str, str] = {}
         with ExitStack() as stack:
             out = _open(path_or_file, "w", stack)
             out.write(_transfer.header_line(self.config.prefix))
@@ -71,11 +76,19 @@ class AsyncTransferMixin(AsyncStoreBase):
                     if explicit:
                         raise SessionNotFound(sid)
                     continue
-                out.write(_transfer.session_line(sid, dump))
+                try:
+                    line = _transfer.session_line(sid, dump)
+                except ValueError as e:  # data an older version let in: report, go on
+                    skipped[sid] = str(e)
+                    log.warning("redisession: export skipped session %r: %s", sid, e)
+                    continue
+                out.write(line)
                 count += 1
                 if progress is not None:
                     progress(count)
-            out.write(_transfer.end_line(count))
+            out.write(_transfer.end_line(count, sorted(skipped)))
+        if skipped:
+            raise ExportIncomplete(count, skipped)
         return count
 
     async def import_sessions(self, path_or_file: str | Path | IO[str], overwrite: bool = False,
@@ -107,6 +120,7 @@ class AsyncTransferMixin(AsyncStoreBase):
                     continue
                 parsed = _transfer.parse_session(lineno, line)
                 if parsed is None:
+                    _transfer.check_end(lineno, line, count)
                     return count
                 sid, ttl, meta, state, window, archive = parsed
                 await self._run(self._scripts.import_session, sid, [

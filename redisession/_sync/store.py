@@ -10,9 +10,9 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from redis.exceptions import ResponseError
+from redis.exceptions import NoPermissionError, ResponseError
 
-from .. import _cache, _ops
+from .. import _cache, _connect, _ops, _pool
 from .._cache import SnapshotCache
 from .._compat import SyncRetry, redis_sync
 from .._connect import RETRY_ON, backoff, check_server, client_kwargs, decodes_responses, plan
@@ -31,7 +31,7 @@ from .._scripts import Scripts
 from .._summarizer import Summarizer
 from ..config import ConnectionSettings, SessionConfig
 from ..defaults import EPOCH_CHECK_INTERVAL
-from ..errors import InvalidConfig, SessionNotFound
+from ..errors import InvalidConfig, PoolExhausted, SessionNotFound
 from ..models import AppendResult, Message, Session
 from ..tokenizers import Tokenizer, estimate_tokens
 from .browse import BrowseMixin
@@ -95,24 +95,32 @@ class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
         config = SessionConfig.build(**settings)
         conn = connection or ConnectionSettings()
         p = plan(url)
-        kw = client_kwargs(conn)
+        kw = client_kwargs(conn, p)
         kw["retry"] = SyncRetry(backoff(conn), conn.retries, supported_errors=RETRY_ON)
         client: Any
         also_close: list[Any] = []  # the Sentinel clients, closed with the store
         if p.kind == "cluster":
-            client = redis_sync.RedisCluster.from_url(p.url, **kw)
+            client = redis_sync.RedisCluster.from_url(p.url, **kw,
+                                                       **_pool.sync_cluster_kwargs(conn))
         elif p.kind == "sentinel":
+            if p.tls:
+                kw["ssl"] = True  # SentinelConnectionPool picks its SSL connection class
             sentinel = redis_sync.Sentinel(
-                list(p.sentinels), sentinel_kwargs={
-                    "socket_timeout": conn.socket_timeout, "protocol": conn.protocol},
+                list(p.sentinels), sentinel_kwargs=_connect.sentinel_kwargs(conn, p, kw),
                 password=p.password, username=p.username, db=p.db, **kw)
-            client = sentinel.master_for(p.service)
+            client = sentinel.master_for(p.service, timeout=conn.pool_timeout,
+                                         connection_pool_class=_pool.SyncBlockingSentinelPool)
             also_close = list(sentinel.sentinels)
         else:
-            client = redis_sync.Redis.from_url(p.url, **kw)
+            client = redis_sync.Redis.from_pool(
+                _pool.SyncBlockingPool.from_url(p.url, timeout=conn.pool_timeout, **kw))
         store = cls(client, config, tokenizer=tokenizer, owns_client=True, summarizer=summarizer)
         store._also_close = also_close
         return store
+
+    def __repr__(self) -> str:
+        """Prefix and redis-py's client repr (hosts and ports; never a password)."""
+        return f"{type(self).__name__}(prefix={self.config.prefix!r}, client={self.client!r})"
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -123,10 +131,14 @@ class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
         """Once per store: refuse Redis < 7.0, warn about an evicting maxmemory-policy."""
         if self._ready:
             return
-        info = self.client.info()
-        problem = check_server(info)
-        if problem:
-            warnings.warn(problem, RuntimeWarning, stacklevel=3)
+        try:
+            info = self.client.info()
+        except NoPermissionError:  # a least-privilege ACL user: INFO is optional
+            self._listener.forbid_info()
+        else:
+            problem = check_server(info)
+            if problem:
+                warnings.warn(problem, RuntimeWarning, stacklevel=3)
         self._ready = True
         if self.config.sweep_interval:
             self._listener.ensure_started()
@@ -142,6 +154,11 @@ class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
         self._ensure_ready()
         try:
             reply = script(keys=list(keys), args=args)
+        except NoPermissionError:  # the ACL user lacks a key or command: not a script failure
+            raise
+        except _pool.TOO_MANY as e:  # asyncio RedisCluster: no blocking pool, exhausted at once
+            kw = getattr(self.client, "connection_kwargs", {})
+            raise PoolExhausted(kw.get("max_connections"), 0) from e
         except ResponseError as e:
             raise _ops.map_error(e, sid) from e
         if self._cache is not None:

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import IO
 
 from .. import _transfer
+from .._coherence import log
 from .._keys import check_id, user_sessions
 from .._ops import _text
-from ..errors import ImportFormatError, SessionNotFound
+from ..errors import ExportIncomplete, ImportFormatError, SessionNotFound
 from .base import StoreBase
 
 Progress = Callable[[int], None]
@@ -52,6 +53,9 @@ class TransferMixin(StoreBase):
         Raises:
             SessionNotFound: one of the given ``session_ids`` does not exist (the file then
             has no end line, and importing it says so).
+            ExportIncomplete: a session could not be encoded (data stored by an older version
+            that JSON cannot carry); every other session was written, the file is complete
+            and its end line lists the skipped ids; ``.skipped`` maps each to its problem.
         """
         self._ensure_ready()
         explicit = session_ids is not None
@@ -63,6 +67,7 @@ class TransferMixin(StoreBase):
         else:
             sids = self._all_sessions()
         count = 0
+        skipped: dict[str, str] = {}
         with ExitStack() as stack:
             out = _open(path_or_file, "w", stack)
             out.write(_transfer.header_line(self.config.prefix))
@@ -72,11 +77,19 @@ class TransferMixin(StoreBase):
                     if explicit:
                         raise SessionNotFound(sid)
                     continue
-                out.write(_transfer.session_line(sid, dump))
+                try:
+                    line = _transfer.session_line(sid, dump)
+                except ValueError as e:  # data an older version let in: report, go on
+                    skipped[sid] = str(e)
+                    log.warning("redisession: export skipped session %r: %s", sid, e)
+                    continue
+                out.write(line)
                 count += 1
                 if progress is not None:
                     progress(count)
-            out.write(_transfer.end_line(count))
+            out.write(_transfer.end_line(count, sorted(skipped)))
+        if skipped:
+            raise ExportIncomplete(count, skipped)
         return count
 
     def import_sessions(self, path_or_file: str | Path | IO[str], overwrite: bool = False,
@@ -108,6 +121,7 @@ class TransferMixin(StoreBase):
                     continue
                 parsed = _transfer.parse_session(lineno, line)
                 if parsed is None:
+                    _transfer.check_end(lineno, line, count)
                     return count
                 sid, ttl, meta, state, window, archive = parsed
                 self._run(self._scripts.import_session, sid, [
