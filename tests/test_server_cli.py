@@ -85,3 +85,31 @@ def test_idempotency_ids_are_deterministic_and_scoped() -> None:
     for bad in ("", "with space", "x" * 256, "é"):
         with pytest.raises(InvalidInput):
             message_ids("t1", "chat", bad, 1)
+
+
+def test_every_store_error_has_its_own_problem_type() -> None:
+    """A new error in redisession.errors without a row in the table fails here, not in prod."""
+    import inspect
+
+    from redis.exceptions import NoPermissionError, TimeoutError
+
+    from redisession import errors
+    from redisession.server.problems import classify
+
+    fallback = classify(errors.RedisessionError("x"))
+    assert fallback[1] == "store-error"
+    for name, cls in inspect.getmembers(errors, inspect.isclass):
+        if issubclass(cls, errors.RedisessionError) and cls is not errors.RedisessionError:
+            exc = cls.__new__(cls)
+            assert classify(exc) != fallback, f"{name} has no row in problems.PROBLEMS"
+    expected = {"SessionNotFound": 404, "SessionExists": 409, "SummaryConflict": 409,
+                "MessageTooLarge": 413, "InvalidInput": 422, "InvalidUserId": 422,
+                "StoreFullError": 507, "PoolExhausted": 503, "SessionInactive": 423,
+                "ReplyInProgress": 409, "MessageIdConflict": 409, "DurabilityError": 504,
+                "SessionCorrupted": 500}
+    for name, status in expected.items():
+        cls = getattr(errors, name, None)
+        if cls is not None:  # errors other branches add map as soon as they land
+            assert classify(cls.__new__(cls))[0] == status, name
+    assert classify(TimeoutError())[0] == 503
+    assert classify(NoPermissionError())[1] == "redis-permission"

@@ -44,6 +44,8 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
     "DurabilityError": (504, "durability", "Write not confirmed by enough replicas"),
     "SessionCorrupted": (500, "session-corrupted", "Session data is corrupted"),
     "UnsupportedServer": (500, "unsupported-server", "Redis server too old"),
+    "ExportIncomplete": (500, "export-incomplete", "Some sessions could not be exported"),
+    "NoPermissionError": (500, "redis-permission", "Redis ACL forbids a command or key"),
     "ScriptError": (500, "script-error", "Script failed"),
     "RedisessionError": (500, "store-error", "Store error"),
     "RedisError": (500, "redis-error", "Redis error"),
