@@ -15,11 +15,15 @@ from _server import ADMIN, OTHER, READ, WRITE, asgi_client, auth  # noqa: E402
 PROBLEM = "application/problem+json"
 
 
-@pytest.fixture(params=[{}, {"cache_size": 100}], ids=["plain", "cached"])
-async def api(redis_url: str, prefix: str,
-              request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
-    """The app over stores without and with the local cache (`serve` turns it on)."""
-    async with asgi_client(redis_url, prefix, **request.param) as client:
+@pytest.fixture(params=[pytest.param(("redis_url", {}), id="plain"),
+                        pytest.param(("redis_url", {"cache_size": 100}), id="cached"),
+                        pytest.param(("cluster_url", {}), id="cluster",
+                                     marks=pytest.mark.cluster)])
+async def api(prefix: str, request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
+    """The app over stores without and with the local cache (`serve` turns it on), and on a
+    3-master Redis Cluster."""
+    url_fixture, store = request.param
+    async with asgi_client(request.getfixturevalue(url_fixture), prefix, **store) as client:
         yield client
 
 
