@@ -41,9 +41,10 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
         ("  publish(channel, {type = 'trimmed'", "  local _ = ({type = 'trimmed'")],
     "refreshing every key's TTL on every append (no step)": [
         ("local at = expiry_due(recorded, ttl, now)", "local at = now + ttl")],
-    "without the dedup write (HSET + HLEN)": [
-        ("local new_dedup = remember(ids[1], table.concat(reply, ','), dedup_window)",
-         "local new_dedup = nil")],
+    "without the dedup write (HSET)": [
+        ("local started, new_dedup = remember(ids[1], table.concat(reply, ',') .. digest, "
+         "rotated,\n  dedup_ttl, now)",
+         "local started, new_dedup = nil, nil")],
     "without the dedup lookup (HGET dedup, HGET dedup_prev)": [
         ("local seen = recall(ids[1])", "local seen = false")],
     "without the slot's stats counters (HINCRBY x5)": [
@@ -83,7 +84,7 @@ def append_op(store: SessionStore, code: str) -> Callable[[], object]:
     def call() -> object:
         nonlocal n
         n += 1
-        args[7] = f"{n:032x}"
+        args[8] = f"{n:032x}"  # a new first message id (append's args: _ops.append_args)
         return script(keys=keys, args=args)
 
     for _ in range(store.config.max_messages + 10):

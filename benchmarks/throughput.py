@@ -81,7 +81,7 @@ class Bench:
 
         def op() -> Any:
             self._n += 1
-            args[7] = f"{self._n:032x}"  # a new message id, or dedup would answer
+            args[8] = f"{self._n:032x}"  # a new message id, or dedup would answer
             return script(keys=keys, args=args)
         return op
 

@@ -1,5 +1,6 @@
-#!lua
+#!lua flags=allow-oom
 --[[ expire_slot: count, forget and announce the sessions of one slot whose TTL ran out.
+Runs when Redis is out of memory (allow-oom): it only removes scores and bumps a counter.
 KEYS  [1] stats  HASH  the slot's counters   [2] live  ZSET  sid -> expiry ms
       (the stats and live keys of lib/session, in the slot of every session they count)
 ARGV  [1] events channel ('' = none)

@@ -1,7 +1,9 @@
-#!lua
+#!lua flags=allow-oom
 --[[ read_touch: `read` that also refreshes the session's sliding TTL (touch_on_read=True).
 KEYS, ARGV and Returns as read.lua. Publishes nothing and does not change the version: reading
 is not a mutation, only a sign of life. The TTL slides in steps, as on append (lib/session).
+Runs when Redis is out of memory (allow-oom): it only rewrites expiries and two meta fields,
+so reading never fails for want of memory. No call id: a read is safe to repeat.
 ]]
 --- @include "lib/session"
 --- @include "lib/read"

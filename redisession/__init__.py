@@ -20,10 +20,12 @@ from .errors import (
     InvalidMessage,
     InvalidSessionId,
     InvalidUserId,
+    MessageIdConflict,
     MessageTooLarge,
     PoolExhausted,
     RedisessionError,
     ScriptError,
+    SessionCorrupted,
     SessionExists,
     SessionNotFound,
     StoreFullError,
@@ -31,7 +33,7 @@ from .errors import (
     UnsupportedServer,
 )
 from .events import EVENT_TYPES, Event, EventType, parse_event
-from .models import AppendResult, Message, Role, Session, SummaryResult
+from .models import AppendResult, Message, RepairResult, Role, Session, SummaryResult
 from .tokenizers import Tokenizer, estimate_tokens, tiktoken_tokenizer
 
 __version__ = "0.1.0"
@@ -54,13 +56,16 @@ __all__ = [
     "InvalidSessionId",
     "InvalidUserId",
     "Message",
+    "MessageIdConflict",
     "MessageTooLarge",
     "PoolExhausted",
     "RedisessionError",
+    "RepairResult",
     "Role",
     "ScriptError",
     "Session",
     "SessionConfig",
+    "SessionCorrupted",
     "SessionExists",
     "SessionNotFound",
     "SessionPage",

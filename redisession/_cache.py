@@ -11,7 +11,11 @@ Coherence rules (see docs/cache.md):
 - a flush (listener (re)connect, restart, failover or FLUSHALL) drops everything and bumps
   ``generation``: a read that started before a flush does not store what it fetched;
 - ``latest`` remembers the newest ``v`` seen in events, so a read whose reply was overtaken
-  by an event (fetched v5, event v6 handled before the store) is stored as stale.
+  by an event (fetched v5, event v6 handled before the store) is stored as stale;
+- versions are not identities: a server that lost writes (AOF rollback, failover) reuses ``v``
+  and seqs for other content. Each entry keeps the write tag ``w`` of its version; an event or
+  a strict read with the same ``v`` and another ``w`` drops it, and a refresh checks that the
+  server still holds the entry's last message (same seq, same id) before adding to it.
 """
 
 from __future__ import annotations
@@ -80,13 +84,14 @@ class Entry:
     messages: tuple[Message, ...]
     fetched: float
     stale: bool = False
+    w: str = ""
 
     @property
     def v(self) -> int:
         return self.session.version
 
     def snapshot(self) -> Snapshot:
-        return Snapshot(self.session, list(self.messages))
+        return Snapshot(self.session, list(self.messages), w=self.w)
 
 
 class _LRU(LRUCache[str, Entry]):
@@ -136,14 +141,15 @@ class SnapshotCache:
         return entry, fresh
 
     def put(self, session: Session, messages: Sequence[Message], generation: int,
-            need_online: bool) -> None:
-        """Store a snapshot fetched (or computed) when ``generation`` was current."""
+            need_online: bool, w: str = "") -> None:
+        """Store a snapshot fetched (or computed) when ``generation`` was current; ``w`` is
+        the write tag of its version."""
         with self._lock:
             if generation != self.generation or (need_online and not self.online):
                 return
             sid = session.id
             stale = self._latest.get(sid, 0) > session.version
-            self._entries[sid] = Entry(session, tuple(messages), self.clock(), stale)
+            self._entries[sid] = Entry(session, tuple(messages), self.clock(), stale, w)
 
     def discard(self, sid: str) -> None:
         with self._lock:
@@ -155,14 +161,19 @@ class SnapshotCache:
             if entry is not None:
                 self._entries[sid] = replace(entry, stale=True)
 
-    def on_event(self, sid: str, v: int | None, drop: bool) -> None:
+    def on_event(self, sid: str, v: int | None, drop: bool, w: str = "") -> None:
         """An event from another instance (or this one): mark the entry stale if the event
-        is newer, or ``drop`` it (the session is gone, or its window was rewritten)."""
+        is newer, or ``drop`` it (the session is gone, or its window was rewritten, or the
+        event has the entry's version with another write tag: the server lost writes)."""
         with self._lock:
             if v is not None:
                 self._latest[sid] = max(v, self._latest.get(sid, 0))
             entry = self._entries.get(sid)
-            if entry is None or (v is not None and v <= entry.v):
+            if entry is None:
+                return
+            if v is not None and v == entry.v and w and entry.w and w != entry.w:
+                drop = True  # same version, other content: a rollback
+            elif v is not None and v <= entry.v:
                 return  # the entry already includes this change (often our own write)
             if drop:
                 del self._entries[sid]
@@ -196,13 +207,26 @@ def _window_ok(session: Session, messages: Sequence[Message]) -> bool:
 
 def merge_after(entry: Entry, fresh: Snapshot) -> list[Message] | None:
     """The window from a cached entry plus a ``read(what='after')`` reply, or None when they
-    do not fit together (another session under the same id, or a gap): fetch the window."""
+    do not fit together (another session under the same id, a gap, or a server that lost
+    writes: same version with another write tag, an older version, or another message where
+    the entry's last one was): fetch the window.
+
+    A reply that starts at the entry's last seq (asked with ``after = last_seq - 1``) is
+    checked against it: the same seq must hold the same message id."""
     if fresh.session.created_at != entry.session.created_at:
+        return None
+    v = fresh.session.version
+    if v < entry.v or (v == entry.v and fresh.w and entry.w and fresh.w != entry.w):
         return None
     if not fresh.partial:
         return fresh.messages
+    news = fresh.messages
+    if news and entry.messages and news[0].seq == entry.messages[-1].seq:
+        if news[0].id != entry.messages[-1].id:
+            return None
+        news = news[1:]
     n = fresh.session.message_count
-    combined = [*entry.messages, *fresh.messages]
+    combined = [*entry.messages, *news]
     window = combined[len(combined) - n:] if n else []
     return window if _window_ok(fresh.session, window) else None
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import time
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,11 +31,11 @@ def check_state_key(key: object) -> str:
     return key
 
 
-def state_args(channel: str, values: Mapping[str, Any]) -> list[Any]:
-    """``[channel, field, json, field, json, ...]``; raises before anything is sent."""
+def state_args(call: list[Any], values: Mapping[str, Any]) -> list[Any]:
+    """``[*call, field, json, field, json, ...]``; raises before anything is sent."""
     if not values:
         raise InvalidInput("set_state needs at least one key=value")
-    args: list[Any] = [channel]
+    args: list[Any] = list(call)
     for key, value in values.items():
         check_value(value, f"state {key!r}")
         try:
@@ -52,14 +51,14 @@ def parse_state(reply: HashReply) -> dict[str, Any]:
     return {k: json.loads(v) for k, v in hash_fields(reply).items()}
 
 
-def incr_args(channel: str, key: str, by: int | float, dedup_window: int) -> list[Any]:
-    """Arguments of incr_state.lua, with a fresh call id so a retry of this call adds once."""
+def incr_args(call: list[Any], key: str, by: int | float) -> list[Any]:
+    """Arguments of incr_state.lua after the call arguments (`_ops.call_args`), whose call id
+    makes a retry of this call add once."""
     if isinstance(by, bool) or not isinstance(by, (int, float)) or not math.isfinite(by) \
             or abs(by) >= 2**63:
         raise InvalidInput(f"incr_state amount must be a finite int or float below 2^63 in size, "
                            f"got {by!r}")
-    return [channel, check_state_key(key), repr(by), int(isinstance(by, int)), uuid.uuid4().hex,
-            dedup_window]
+    return [*call, check_state_key(key), repr(by), int(isinstance(by, int))]
 
 
 # -- listing ---------------------------------------------------------------------------------

@@ -25,8 +25,10 @@ from .errors import (
     InvalidConfig,
     InvalidInput,
     InvalidMessage,
+    MessageIdConflict,
     MessageTooLarge,
     ScriptError,
+    SessionCorrupted,
     SessionExists,
     SessionNotFound,
     StoreFullError,
@@ -130,7 +132,8 @@ def check_limits(**limits: int | None) -> None:
             raise InvalidConfig(f"{name} must be an int >= {low}, got {value!r}")
 
 
-def create_args(channel: str, sid: str, user_id: str | None, name: str | None,
+def create_args(config: SessionConfig, channel: str, sid: str, user_id: str | None,
+                name: str | None,
                 metadata: dict[str, Any] | None, ttl: int, lifetime: int | None,
                 max_messages: int | None, max_tokens: int | None,
                 max_history: int | None) -> list[Any]:
@@ -147,13 +150,25 @@ def create_args(channel: str, sid: str, user_id: str | None, name: str | None,
         meta_json = json.dumps(metadata, separators=(",", ":")) if metadata else ""
     except (TypeError, ValueError) as e:
         raise InvalidInput(f"metadata must be JSON-serializable: {e}") from e
-    return [channel, sid, user_id or "", name or "", meta_json, ttl, lifetime or 0,
-            _opt(max_messages), _opt(max_tokens), _opt(max_history), uuid.uuid4().hex]
+    return [*call_args(channel, config), sid, user_id or "", name or "", meta_json, ttl,
+            lifetime or 0, _opt(max_messages), _opt(max_tokens), _opt(max_history)]
+
+
+def new_call_id() -> str:
+    """A write call's id: 32 lowercase hex digits, made once per API call. redis-py sends the
+    same arguments again on a retry, so the script recognises the retry by it (lib/session)."""
+    return uuid.uuid4().hex
+
+
+def call_args(channel: str, config: SessionConfig) -> list[Any]:
+    """The first three arguments of every write script: events channel, a new call id, and the
+    dedup TTL (ms) for which the script remembers that call."""
+    return [channel, new_call_id(), max(1, int(config.dedup_ttl * 1000))]
 
 
 def append_args(channel: str, config: SessionConfig, prepared: Sequence[Prepared]) -> list[Any]:
-    args: list[Any] = [channel, config.max_messages, config.max_tokens, config.max_history,
-                       config.dedup_window, name_hint(prepared), len(prepared)]
+    args: list[Any] = [*call_args(channel, config), config.max_messages, config.max_tokens,
+                       config.max_history, name_hint(prepared), len(prepared)]
     for p in prepared:
         args += [p.message.id, p.tokens, p.kind, p.body]
     return args
@@ -210,13 +225,21 @@ class Snapshot:
     session: Session
     messages: list[Message]
     partial: bool = False
+    w: str = ""
+    """The write tag: meta's ``w``, the call id of the write that made this version."""
 
 
 def parse_read(reply: Sequence[Any]) -> Snapshot | None:
     if not reply:
         return None
     return Snapshot(parse_meta(reply[0], int(reply[1])),
-                    [decode_element(e) for e in reply[3:]], partial=bool(int(reply[2])))
+                    [decode_element(e) for e in reply[3:]], partial=bool(int(reply[2])),
+                    w=write_tag(reply[0]))
+
+
+def write_tag(reply: HashReply) -> str:
+    """Meta's ``w`` from a flat HGETALL reply ('' for a session written before write tags)."""
+    return hash_fields(reply).get("w", "")
 
 
 def parse_append(sid: str, reply: Sequence[Any], prepared: Sequence[Prepared]) -> AppendResult:
@@ -269,6 +292,10 @@ def map_error(exc: ResponseError, sid: str) -> Exception:
         return SummaryConflict(f"session {sid!r}: {message}")
     if code == "RS_INVALID":
         return InvalidInput(f"session {sid!r}: {message}")
+    if code == "RS_CORRUPTED":
+        return SessionCorrupted(sid, message)
+    if code == "RS_ID_CONFLICT":
+        return MessageIdConflict(f"session {sid!r}: {message}; nothing was written")
     return ScriptError(f"session {sid!r}: {text}")
 
 

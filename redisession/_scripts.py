@@ -16,7 +16,9 @@ from typing import Any
 NAMES = ("create", "append", "read", "read_touch", "touch", "clear", "delete",
          # session management
          "set_state", "delete_state", "incr_state", "summarize_begin", "summarize_commit",
-         "summarize_release", "dump", "import_session", "expire_slot")
+         "summarize_release", "dump", "import_session", "expire_slot",
+         # integrity (issue 9)
+         "repair")
 _INCLUDE = re.compile(r'^--- @include "([\w/]+)"\s*$', re.M)
 
 
@@ -68,3 +70,4 @@ class Scripts:
     dump: Any
     import_session: Any
     expire_slot: Any
+    repair: Any

@@ -16,6 +16,7 @@ detectable even when it was cut between two lines.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -31,7 +32,17 @@ from .models import Message
 
 FORMAT = "redisession-export"
 VERSION = 1
-REQUIRED_META = ("id", "v", "seq", "n", "tokens", "created", "active", "ttl")
+_DIGITS = re.compile(r"[0-9]{1,16}")
+REQUIRED_META = ("id", "v", "seq", "n", "tokens", "created", "active", "ttl", "total_messages",
+                 "total_tokens", "total_trimmed")
+META_KINDS = {
+    "id": "text", "user": "text", "name": "text", "metadata": "text", "summary": "text",
+    "created": "int", "active": "int", "ttl": "int1", "deadline": "int", "v": "int1",
+    "seq": "int", "n": "int", "tokens": "int", "total_messages": "int", "total_tokens": "int",
+    "total_trimmed": "int", "summary_seq": "int", "summary_tokens": "int", "summaries": "int",
+    "max_messages": "limit", "max_tokens": "limit", "max_history": "limit"}
+"""Every meta field an export may carry: text, an integer >= 0 (``int``) or >= 1 (``int1``),
+or a per-session limit ('' or an integer). import_session.lua checks the same list again."""
 
 
 def header_line(prefix: str) -> str:
@@ -62,8 +73,9 @@ def session_line(sid: str, dump: Sequence[Any]) -> str:
     meta_flat, pttl, state_flat, window, archive = dump
     state = parse_state(state_flat)
     meta = hash_fields(meta_flat)
-    # retry tokens, and the expiry the import sets itself
-    for private in ("ctok", "itok", "expires"):
+    # retry records (old tokens, the write tag, the dedup rotation time) and the expiry: the
+    # import sets its own
+    for private in ("ctok", "itok", "expires", "w", "dr"):
         meta.pop(private, None)
     """One export line from the reply of ``dump.lua``; ValueError for a session whose data
     JSON cannot carry (bytes or invalid text that an older version stored)."""
@@ -124,9 +136,7 @@ def parse_session(lineno: int, line: str) -> tuple[str, int, dict[str, str], lis
         meta = item.get("meta")
         if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
             raise InvalidInput("meta must be an object of strings")
-        missing = [f for f in REQUIRED_META if f not in meta]
-        if missing:
-            raise InvalidInput(f"meta lacks {', '.join(missing)}")
+        check_meta(meta)
         if meta["id"] != sid:
             raise InvalidInput(f"meta id {meta['id']!r} is not the line's id {sid!r}")
         state = item.get("state", {})
@@ -139,10 +149,54 @@ def parse_session(lineno: int, line: str) -> tuple[str, int, dict[str, str], lis
         archive = [_element(m)[0] for m in item.get("archive", [])]
         if len(window) != int(meta["n"]) or sum(t for _, t in window) != int(meta["tokens"]):
             raise InvalidInput("the window does not match meta n/tokens")
+        check_seqs(item.get("window", []), item.get("archive", []), int(meta["seq"]))
     except (InvalidInput, ValueError, TypeError) as e:
         sid_text = repr(item.get("id")) if isinstance(item, dict) else "?"
         raise ImportFormatError(lineno, f"session {sid_text}: {e}") from e
     return sid, ttl, meta, state_args, [e for e, _ in window], archive
+
+
+def check_meta(meta: dict[str, str]) -> None:
+    """Known fields only, each of its kind, the required ones present, no deadline past."""
+    for name, value in meta.items():
+        kind = META_KINDS.get(name)
+        if kind is None:
+            raise InvalidInput(f"meta field {name!r} is not one an export holds")
+        if kind == "text" or (kind == "limit" and value == ""):
+            continue
+        if not _DIGITS.fullmatch(value) or (kind == "int1" and int(value) < 1):
+            raise InvalidInput(f"meta {name} must be an integer, got {value!r}")
+    missing = [f for f in REQUIRED_META if f not in meta]
+    if missing:
+        raise InvalidInput(f"meta lacks {', '.join(missing)}")
+    if meta.get("metadata") and not isinstance(_json_or_none(meta["metadata"]), dict):
+        raise InvalidInput("meta metadata must be a JSON object")
+    deadline = int(meta.get("deadline") or 0)
+    if 0 < deadline <= datetime.now(timezone.utc).timestamp() * 1000:
+        raise InvalidInput("meta deadline is past: the session would expire as soon as imported")
+    if int(meta.get("summary_seq") or 0) > int(meta["seq"]):
+        raise InvalidInput("meta summary_seq is past meta seq")
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def check_seqs(window: list[Any], archive: list[Any], last: int) -> None:
+    """Window seqs strictly increasing, and no seq of either list past meta ``seq``."""
+    previous = 0
+    for m in window:
+        if m["seq"] <= previous or m["seq"] > last:
+            raise InvalidInput(f"window message {m.get('id')!r} has seq {m['seq']}: window seqs "
+                               f"must increase and stay within meta seq {last}")
+        previous = m["seq"]
+    for m in archive:
+        if m["seq"] > last:
+            raise InvalidInput(f"archive message {m.get('id')!r} has seq {m['seq']}, past meta "
+                               f"seq {last}")
 
 
 def json_meta(meta: dict[str, str]) -> str:

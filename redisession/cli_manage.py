@@ -1,6 +1,6 @@
-"""Operator commands of the ``redisession`` CLI: ls, show, tail, stats, sweep, delete (export
-and import are in `cli_transfer`). Registered in `redisession.cli.COMMANDS` on import; each
-returns an exit code."""
+"""Operator commands of the ``redisession`` CLI: ls, show, tail, stats, sweep, repair, delete
+(export and import are in `cli_transfer`). Registered in `redisession.cli.COMMANDS` on import;
+each returns an exit code."""
 
 from __future__ import annotations
 
@@ -212,6 +212,25 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     else:
         out.print(" ".join(f"{k}={v}" for k, v in data.items()) or "done")
     return EXIT_OK
+
+
+def _repair_setup(p: argparse.ArgumentParser) -> None:
+    p.add_argument("session_ids", nargs="+")
+    _json_flag(p)
+
+
+@command("repair", "rebuild damaged sessions from their lists (or delete their remains)",
+         _repair_setup)
+def cmd_repair(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        results = [store.repair(sid) for sid in args.session_ids]
+    code = EXIT_NOT_FOUND if any(r.outcome == "missing" for r in results) else EXIT_OK
+    if args.json:
+        _json([r.model_dump(mode="json") for r in results])
+        return code
+    for r in results:
+        out.print(f"{r.session_id}: {r.outcome}" + "".join(f"\n  {p}" for p in r.problems))
+    return code
 
 
 def _delete_setup(p: argparse.ArgumentParser) -> None:

@@ -29,7 +29,9 @@ class SessionConfig(BaseModel):
     max_tokens: int = Field(defaults.MAX_TOKENS, gt=0)
     max_history: int = Field(defaults.MAX_HISTORY, ge=0, description="archive cap, 0 = drop")
     max_message_bytes: int = Field(defaults.MAX_MESSAGE_BYTES, gt=0)
-    dedup_window: int = Field(defaults.DEDUP_WINDOW, gt=0)
+    dedup_ttl: float = Field(defaults.DEDUP_TTL, ge=0.001, description=(
+        "seconds a write's call id is remembered for retries; at least the client's retry "
+        "budget (ConnectionSettings.retry_budget)"))
     touch_on_read: bool = False
     events: bool = True
     touch_events: bool = False
@@ -97,6 +99,15 @@ class ConnectionSettings:
         return {"ssl_ca_certs": self.ssl_ca_certs, "ssl_certfile": self.ssl_certfile,
                 "ssl_keyfile": self.ssl_keyfile, "ssl_cert_reqs": self.ssl_cert_reqs,
                 "ssl_check_hostname": self.ssl_check_hostname}
+
+    @property
+    def retry_budget(self) -> float:
+        """Longest time, in seconds, from a call's first attempt to its last retry reaching
+        Redis: every attempt may wait for a connection and then for a reply, with the longest
+        backoff between attempts. `SessionConfig.dedup_ttl` must be at least this."""
+        attempts = self.retries + 1
+        return (attempts * (self.socket_connect_timeout + self.socket_timeout)
+                + self.retries * self.backoff_cap)
 
     def __post_init__(self) -> None:
         if self.socket_timeout <= 0 or self.socket_connect_timeout <= 0:

@@ -22,11 +22,13 @@ MAX_MESSAGE_BYTES = 256 * 1024
 """Largest encoded message accepted. Redis takes 512 MB strings, but one huge message would
 block the server while the script copies it and blow every model's context anyway."""
 
-DEDUP_WINDOW = 64
-"""Append calls per session remembered for retries (between this and twice this). A retry
-follows its call within seconds (``socket_timeout`` plus backoff), in which a conversation
-sees far fewer appends. Kept small so both generations stay compact listpacks: at 512 an
-append spent a third of its Redis time scanning and rewriting them (docs/architecture.md)."""
+DEDUP_TTL = 60
+"""Seconds a write's call id (and its reply) is remembered, so a retried call is recognised
+and writes nothing, however many other calls came in between. It must cover the client's whole
+retry budget: with the default `ConnectionSettings` a call's last retry reaches Redis at most
+(retries + 1) x (socket_connect_timeout + socket_timeout) + retries x backoff_cap
+= 4 x (5 + 5) + 3 x 1 = 43 s after its first attempt; 60 s leaves room for a stalled server
+(`retry_budget` computes the figure for other settings)."""
 
 MAX_TOKENS_PER_MESSAGE = 2**31 - 1
 """Largest token count one message may carry: far above any model's context, and small enough

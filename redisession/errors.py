@@ -13,6 +13,10 @@
     │   │   └── DuplicateMessageId              two messages of one call share an id
     │   └── InvalidConfig                       a limit that is not positive, a bad URL, ...
     ├── SummaryConflict                         another instance summarized first (nothing written)
+    ├── MessageIdConflict                       a message id already stored by a call with other
+    │                                           messages (nothing written)
+    ├── SessionCorrupted                        a session's keys disagree (evicted or tampered);
+    │                                           nothing written, ``repair()`` rebuilds it
     ├── ImportFormatError    (also ValueError)  an export file that is malformed or truncated
     ├── ExportIncomplete                        export wrote every session but these (named)
     ├── StoreFullError                          Redis refused the write: out of memory
@@ -113,6 +117,23 @@ class ScriptError(RedisessionError):
 
 class SummaryConflict(RedisessionError):
     """A summary was not stored: another instance holds the lease or committed first."""
+
+
+class MessageIdConflict(RedisessionError):
+    """An append reused a message id that an earlier call stored with other messages; nothing
+    was written. (A true retry, with the same ids, returns the first reply, ``duplicate=True``.)"""
+
+
+class SessionCorrupted(RedisessionError):
+    """A session whose keys disagree (meta without its window, a count that does not match, a
+    field that is not a number): the script wrote nothing. ``store.repair(session_id)`` rebuilds
+    it from what its lists hold, or deletes it when nothing can be rebuilt."""
+
+    def __init__(self, session_id: str, problem: str) -> None:
+        super().__init__(f"session {session_id!r} is corrupted: {problem}; nothing was written "
+                         "(store.repair() rebuilds it)")
+        self.session_id = session_id
+        self.problem = problem
 
 
 class ExportIncomplete(RedisessionError):

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, field_serializer, field_validator
 __all__ = ["EVENT_TYPES", "Event", "EventType", "parse_event"]
 
 EventType = Literal["created", "appended", "trimmed", "cleared", "deleted", "touched", "expired",
-                    "summarized", "state_updated"]
+                    "summarized", "state_updated", "repaired"]
 """Every event type. ``touched`` only when ``touch_events=True``; ``expired`` from `sweep()`."""
 
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
@@ -50,7 +50,8 @@ class Event(BaseModel):
         through_seq: last seq trimmed (trimmed). user: owner (created, deleted).
         ttl: remaining TTL in ms (touched). keys: the state variables changed, deleted:
         whether they were removed (state_updated). count, through_seq, tokens of a summary
-        (summarized).
+        (summarized). w: the write tag, the call id of the write that made version ``v``
+        (every type that changes ``v``). problems: what ``repair()`` fixed (repaired).
     """
 
     model_config = ConfigDict(frozen=True, extra="allow")
@@ -69,6 +70,8 @@ class Event(BaseModel):
     ttl: int | None = None
     keys: list[str] | None = None
     deleted: bool | None = None
+    w: str | None = None
+    problems: list[str] | None = None
 
     @field_validator("ts", mode="before")
     @classmethod

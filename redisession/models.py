@@ -171,3 +171,16 @@ class SummaryResult(BaseModel):
         "messages the archive dropped (max_history) before they could be summarized"))
     version: int | None = None
     summary: str | None = None
+
+
+class RepairResult(BaseModel):
+    """What ``repair(session_id)`` did to a session."""
+
+    model_config = ConfigDict(frozen=True)
+
+    session_id: str
+    outcome: Literal["ok", "repaired", "deleted", "missing"] = Field(description=(
+        "ok: nothing was wrong, nothing written; repaired: meta rebuilt from the lists; "
+        "deleted: nothing to rebuild from, every key deleted; missing: no such session"))
+    version: int | None = Field(default=None, description="the version after the repair")
+    problems: tuple[str, ...] = Field(default=(), description="what was wrong (and fixed)")

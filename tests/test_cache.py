@@ -275,6 +275,35 @@ def test_merge_after_checks_the_window() -> None:
     assert merge_after(entry, other) is None  # another session under the same id
 
 
+def test_same_version_with_another_write_tag_is_a_rollback() -> None:
+    cache = SnapshotCache(10, 60)
+    cache.set_online(True)
+    cache.put(_session(5, 2, 2), _msgs(1, 2), cache.generation, need_online=True, w="a" * 32)
+    cache.on_event("s", 5, drop=False, w="a" * 32)  # our own write's event: kept, fresh
+    assert cache.lookup("s")[1]
+    cache.on_event("s", 4, drop=False, w="b" * 32)  # an older version: already included
+    assert cache.lookup("s")[1]
+    cache.on_event("s", 5, drop=False, w="c" * 32)  # v5 again, other content: dropped
+    assert cache.lookup("s") == (None, False)
+    # merge: the same version with another tag, or an older version, fetches the window
+    entry = Entry(_session(5, 2, 2), tuple(_msgs(1, 2)), fetched=0, w="a" * 32)
+    assert merge_after(entry, Snapshot(_session(5, 2, 2), [], partial=True, w="c" * 32)) is None
+    assert merge_after(entry, Snapshot(_session(4, 2, 2), [], partial=True, w="c" * 32)) is None
+    same = Snapshot(_session(5, 2, 2), [entry.messages[-1]], partial=True, w="a" * 32)
+    assert [m.seq for m in merge_after(entry, same) or []] == [1, 2]
+
+
+def test_merge_after_checks_the_seam_message() -> None:
+    """A refresh asks from the cached last seq on: another message there means the server lost
+    writes and reused the seq, even when its version has moved past the entry's."""
+    entry = Entry(_session(3, 2, 2), tuple(_msgs(1, 2)), fetched=0, w="a" * 32)
+    seam = [entry.messages[-1], *_msgs(3)]
+    ok = Snapshot(_session(4, 3, 3), seam, partial=True, w="b" * 32)
+    assert [m.seq for m in merge_after(entry, ok) or []] == [1, 2, 3]
+    reused = Snapshot(_session(6, 3, 3), _msgs(2, 3), partial=True, w="c" * 32)  # new ids
+    assert merge_after(entry, reused) is None
+
+
 def test_writer_entry_advances_only_from_the_previous_version() -> None:
     from redisession import AppendResult
     from redisession._ops import prepare

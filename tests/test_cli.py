@@ -103,6 +103,18 @@ def test_sweep_and_delete_inactive(redis_url: str, prefix: str, populated: list[
                                        "0", "--yes").stdout
 
 
+def test_sweep_counts_corrupted_sessions_and_repair_fixes_them(
+        redis_url: str, prefix: str, raw: redis.Redis, populated: list[str]) -> None:
+    from redisession._keys import session_keys
+    raw.hset(session_keys(prefix, populated[0]).meta, "n", "7")
+    assert json.loads(run(redis_url, prefix, "sweep", "--json").stdout)["corrupted"] == 1
+    fixed = run(redis_url, prefix, "repair", populated[0], "--json").stdout
+    assert json.loads(fixed)[0]["outcome"] == "repaired"
+    assert json.loads(run(redis_url, prefix, "sweep", "--json").stdout)["corrupted"] == 0
+    assert f"{populated[1]}: ok" in run(redis_url, prefix, "repair", populated[1]).stdout
+    run(redis_url, prefix, "repair", "no-such-session", check=3)
+
+
 def test_tail_follows_events(redis_url: str, prefix: str, raw: redis.Redis) -> None:
     env = {**os.environ, "REDIS_URL": redis_url, "REDISESSION_PREFIX": prefix}
     proc = subprocess.Popen([sys.executable, "-m", "redisession.cli", "tail", "--json",

@@ -123,9 +123,10 @@ def test_lua_publish_to_both_channels(raw: redis.Redis, prefix: str) -> None:
     pubsub.ssubscribe(own)
     try:
         keys = list(session_keys(prefix, "s1"))
-        create(keys=keys, args=[f"{glob} {own}", "s1", "", "", "", 60, 0, "", "", "", "tok"])
+        create(keys=keys, args=[f"{glob} {own}", "a" * 32, 60_000, "s1", "", "", "", 60, 0, "",
+                                "", ""])
         create(keys=list(session_keys(prefix, "s2")),
-               args=["", "s2", "", "", "", 60, 0, "", "", "", "tok"])
+               args=["", "b" * 32, 60_000, "s2", "", "", "", 60, 0, "", "", ""])
         got = []
         deadline = time.monotonic() + 5
         while len(got) < 2 and time.monotonic() < deadline:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,9 +26,18 @@ def lua(raw: redis.Redis, prefix: str) -> Iterator[Any]:
     yield run
 
 
+DEDUP_TTL_MS = 60_000
+
+
+def call(channel: str = "", call_id: str | None = None) -> list[Any]:
+    """ARGV[1..3] of every write script: channel, call id, dedup TTL (ms)."""
+    return [channel, call_id or uuid.uuid4().hex, DEDUP_TTL_MS]
+
+
 def create_args(**over: Any) -> list[Any]:
-    a = {"channel": "", "sid": "s1", "user": "u1", "name": "", "metadata": "", "ttl": 100,
-         "lifetime": 0, "max_messages": "", "max_tokens": "", "max_history": "", "token": "tok"}
+    a = {"channel": "", "call": "c" * 32, "dedup_ttl": DEDUP_TTL_MS, "sid": "s1", "user": "u1",
+         "name": "", "metadata": "", "ttl": 100, "lifetime": 0, "max_messages": "",
+         "max_tokens": "", "max_history": ""}
     a.update(over)
     return list(a.values())
 
@@ -37,8 +47,8 @@ def msg(mid: str, tokens: int, kind: int = 0, body: bytes = b"\xa1x") -> list[An
 
 
 def append_args(*messages: list[Any], limits: tuple[int, int, int] = (100, 1000, 100),
-                dedup: int = 10, hint: str = "") -> list[Any]:
-    out: list[Any] = ["", *limits, dedup, hint, len(messages)]
+                hint: str = "", call_id: str | None = None) -> list[Any]:
+    out: list[Any] = [*call("", call_id), *limits, hint, len(messages)]
     for m in messages:
         out += m
     return out
@@ -56,7 +66,7 @@ def test_create_contract(raw: redis.Redis, lua: Any) -> None:
     # a retry of the same call (same token) succeeds; another call fails with RS_EXISTS
     assert lua("create", *create_args())[0] == flat
     with pytest.raises(redis.ResponseError, match="^RS_EXISTS"):
-        lua("create", *create_args(token="other"))
+        lua("create", *create_args(call="d" * 32))
     with pytest.raises(redis.ResponseError, match="RS_INVALID ttl must be positive"):
         lua("create", *create_args(sid="s2", ttl=0), keys_=list(session_keys("x", "s2")))
 
@@ -92,7 +102,9 @@ def test_append_validates_before_writing(raw: redis.Redis, lua: Any) -> None:
     lua("create", *create_args())
     before = raw.hgetall(lua.keys[0])
     for bad in (append_args(msg("a", -1)), append_args(msg("a", 1, 7)),
-                append_args(msg("", 1)), ["", 100, 100, 100, 10, "", 2, "a", 1, 0, b"x"]):
+                append_args(msg("", 1)), [*call(), 100, 100, 100, "", 2, "a", 1, 0, b"x"],
+                ["", "not-a-call-id", DEDUP_TTL_MS, *append_args(msg("a", 1))[3:]],
+                [*call()[:2], 0, *append_args(msg("a", 1))[3:]]):
         with pytest.raises(redis.ResponseError, match="^RS_INVALID"):
             lua("append", *bad)
     assert raw.hgetall(lua.keys[0]) == before and raw.llen(lua.keys[1]) == 0
@@ -121,10 +133,11 @@ def test_append_slides_the_ttl_in_steps(raw: redis.Redis, lua: Any) -> None:
     assert moved >= at and set(expiries(raw, lua).values()) == {moved}
     assert raw.zscore(lua.keys[8], "s1") == moved  # the slot's expiry record moves with it
     # keys that come into being inside a step get the session's expiry too
-    lua("clear", "")  # msgs and the archive are gone
+    lua("clear", *call())  # msgs and the archive are gone
     lua("append", *append_args(msg("c", 1), msg("d", 1), msg("e", 1), limits=(2, 1000, 100)))
-    lua("append", *append_args(msg("f", 1), limits=(2, 1000, 100), dedup=1))  # rotates dedup
-    assert set(expiries(raw, lua)) == {"meta", "msgs", "arch", "dedup:prev"}
+    raw.hset(lua.keys[0], "dr", 0)  # the dedup generation is older than the dedup TTL
+    lua("append", *append_args(msg("f", 1), limits=(2, 1000, 100)))  # rotates dedup
+    assert set(expiries(raw, lua)) == {"meta", "msgs", "arch", "dedup", "dedup:prev"}
     assert set(expiries(raw, lua).values()) == {int(meta(raw, lua)["expires"])}
 
 
@@ -149,12 +162,20 @@ def test_a_shorter_ttl_is_never_skipped(raw: redis.Redis, lua: Any) -> None:
     assert all(0 < raw.pttl(k) <= 10_000 for k in lua.keys[:2])
 
 
-def test_a_window_of_one_gives_the_renamed_dedup_a_ttl(raw: redis.Redis, lua: Any) -> None:
+def test_dedup_rotates_by_time_and_every_generation_has_a_ttl(raw: redis.Redis,
+                                                              lua: Any) -> None:
     lua("create", *create_args(ttl=100))
-    for mid in ("a", "b", "c"):  # each call's new dedup is renamed to dedup:prev at once
-        lua("append", *append_args(msg(mid, 1), dedup=1))
-        assert expiries(raw, lua)["dedup:prev"] == int(meta(raw, lua)["expires"])
-    assert lua("append", *append_args(msg("c", 1), dedup=1))[6] == 1  # still a retry
+    for mid in ("a", "b", "c"):  # each call finds its generation too old and starts another
+        raw.hset(lua.keys[0], "dr", 0)
+        lua("append", *append_args(msg(mid, 1)))
+        assert int(meta(raw, lua)["dr"]) > 0
+        expiry = int(meta(raw, lua)["expires"])
+        assert expiries(raw, lua)["dedup:prev"] == expiries(raw, lua)["dedup"] == expiry
+    assert lua("append", *append_args(msg("b", 1)))[6] == 1  # in dedup:prev: still a retry
+    assert lua("append", *append_args(msg("a", 1)))[6] == 0  # two rotations ago: forgotten
+    for _ in range(500):  # no count of calls rotates a generation: only time does
+        lua("append", *append_args(msg(uuid.uuid4().hex, 1)))
+    assert lua("append", *append_args(msg("c", 1)))[6] == 1
 
 
 def test_read_modes(raw: redis.Redis, lua: Any) -> None:
@@ -172,13 +193,18 @@ def test_read_modes(raw: redis.Redis, lua: Any) -> None:
 
 def test_touch_clear_delete(raw: redis.Redis, lua: Any) -> None:
     lua("create", *create_args(lifetime=50))
-    assert lua("touch", "", "", 0) <= 50_000  # capped by the lifetime
-    assert lua("touch", "", 30, 0) <= 30_000
+    assert lua("touch", *call(), "", 0) <= 50_000  # capped by the lifetime
+    assert lua("touch", *call(), 30, 0) <= 30_000
     lua("append", *append_args(msg("a", 1), msg("b", 1)))
-    assert lua("clear", "") == [3, 2]
+    assert lua("clear", *call()) == [3, 2]
     assert raw.llen(lua.keys[1]) == 0 and meta(raw, lua)["seq"] == "2"
-    assert lua("delete", "") == [1, b"u1"] and raw.exists(*lua.keys[:6]) == 0
-    assert lua("delete", "")[0] == 0
+    deleting = call()
+    assert lua("delete", *deleting) == [1, b"u1"]
+    # only the retry records are left, and only for the dedup TTL
+    assert raw.exists(*lua.keys[:3], *lua.keys[5:7]) == 0
+    assert 0 < raw.pttl(lua.keys[3]) <= DEDUP_TTL_MS
+    assert lua("delete", *deleting) == [1, b"u1"]  # a retry: the first call's reply
+    assert lua("delete", *call())[0] == 0
 
 
 def test_events_are_json(raw: redis.Redis, lua: Any, prefix: str) -> None:
@@ -186,7 +212,7 @@ def test_events_are_json(raw: redis.Redis, lua: Any, prefix: str) -> None:
     ps.subscribe(f"{prefix}:events")
     assert ps.get_message(timeout=2)["type"] == "subscribe"
     lua("create", *create_args(channel=f"{prefix}:events"))
-    args = append_args(msg("a", 5), msg("b", 5), limits=(1, 100, 100))
+    args = append_args(msg("a", 5), msg("b", 5), limits=(1, 100, 100), call_id="e" * 32)
     args[0] = f"{prefix}:events"
     lua("append", *args)
     got = []
@@ -199,3 +225,4 @@ def test_events_are_json(raw: redis.Redis, lua: Any, prefix: str) -> None:
     assert [e["type"] for e in got] == ["created", "appended", "trimmed"]
     assert got[1]["sid"] == "s1" and got[1]["seq"] == 2 and got[1]["count"] == 2
     assert got[2]["count"] == 1 and got[2]["through_seq"] == 1
+    assert got[0]["w"] == "c" * 32 and got[1]["w"] == got[2]["w"] == "e" * 32  # write tags

@@ -97,28 +97,32 @@ def test_scripts_validate_before_writing(redis_url: str, prefix: str) -> None:
     with SessionStore.from_url(redis_url, prefix=prefix) as store:
         s = store.create()
         keys = list(store._keys(s.id))
-        for script, args in ((store._scripts.set_state, ["", "a"]),
-                             (store._scripts.set_state, ["", "a", "1", "b"]),
-                             (store._scripts.delete_state, [""]),
-                             (store._scripts.incr_state, ["", "a", "x", "1"]),
-                             (store._scripts.summarize_begin, ["", "", "1000", "", "10"]),
-                             (store._scripts.summarize_begin, ["", "t", "0", "", "10"])):
+
+        def call(n: int = 1) -> list[Any]:
+            return ["", f"{n:032x}", 60_000]
+
+        for script, args in ((store._scripts.set_state, [*call(), "a"]),
+                             (store._scripts.set_state, [*call(), "a", "1", "b"]),
+                             (store._scripts.delete_state, call()),
+                             (store._scripts.incr_state, [*call(), "a", "x", "1"]),
+                             (store._scripts.summarize_begin, [*call(), "", "1000", "", "10"]),
+                             (store._scripts.summarize_begin, [*call(), "t", "0", "", "10"])):
             with pytest.raises(redis.ResponseError, match="RS_INVALID"):
                 script(keys=keys, args=args)
         assert store.get(s.id).version == s.version
         assert store.client.exists(keys[6]) == 0  # no lease was taken
-        assert store._scripts.set_state(keys=keys, args=["", "a", "1"]) == s.version + 1
+        assert store._scripts.set_state(keys=keys, args=[*call(), "a", "1"]) == s.version + 1
         # a retried incr_state (same call id) adds once and answers as the first call did
-        call = ["", "hits", "5", "1", "call-1", "64"]
-        first = store._scripts.incr_state(keys=keys, args=call)
-        assert store._scripts.incr_state(keys=keys, args=call) == first
+        incr = [*call(2), "hits", "5", "1"]
+        first = store._scripts.incr_state(keys=keys, args=incr)
+        assert store._scripts.incr_state(keys=keys, args=incr) == first
         assert store.get_state(s.id)["hits"] == 5
-        assert store._scripts.incr_state(keys=keys, args=[*call[:4], "call-2", "64"])[1] == b"10"
-        with pytest.raises(redis.ResponseError, match="RS_INVALID a call id"):
-            store._scripts.incr_state(keys=keys, args=call[:4])
+        assert store._scripts.incr_state(keys=keys, args=[*call(3), *incr[3:]])[1] == b"10"
+        with pytest.raises(redis.ResponseError, match="RS_INVALID ARGV.2. must be a call id"):
+            store._scripts.incr_state(keys=keys, args=["", "call-1", 60_000, *incr[3:]])
         missing = list(store._keys("missing"))
         with pytest.raises(redis.ResponseError, match="RS_NOT_FOUND"):
-            store._scripts.set_state(keys=missing, args=["", "a", "1"])
+            store._scripts.set_state(keys=missing, args=[*call(4), "a", "1"])
         assert store.client.exists(*missing[:7]) == 0
 
 

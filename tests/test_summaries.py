@@ -203,14 +203,16 @@ def test_commit_is_safe_to_retry(redis_url: str, raw: redis.Redis, prefix: str) 
         s = store.create()
         store.append(s.id, ("user", "a"), ("user", "b"))
         keys = list(store._keys(s.id))
-        begin = store._scripts.summarize_begin(keys=keys, args=["", "tok", 5000, "", 100])
+        begin = store._scripts.summarize_begin(keys=keys, args=[*store._call(s.id), "tok", 5000,
+                                                                "", 100])
         assert begin[0] == 1 and begin[2] == 0
-        args = ["", "tok", 0, 1, "sum", 3, 1]
+        args = [*store._call(s.id), "tok", 0, 1, "sum", 3, 1]
         v1 = store._scripts.summarize_commit(keys=keys, args=args)
         v2 = store._scripts.summarize_commit(keys=keys, args=args)  # the reply was lost
         assert v1 == v2 and store.get(s.id).summaries == 1
         with pytest.raises(redis.ResponseError, match="RS_CONFLICT"):
-            store._scripts.summarize_commit(keys=keys, args=["", "tok", 0, 1, "other", 3, 1])
+            store._scripts.summarize_commit(keys=keys, args=[*store._call(s.id), "tok", 0, 1,
+                                                             "other", 3, 1])
 
 
 async def test_clear_drops_the_summary(store_factory: Any) -> None:

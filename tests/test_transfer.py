@@ -130,12 +130,12 @@ async def test_import_script_is_safe_to_retry(store: Any) -> None:
     buf = io.StringIO()
     await store.export_sessions(buf, session_ids=[sids[1]])
     await store.delete(sids[1])
-    from redisession import _transfer
+    from redisession import _ops, _transfer
 
     lines = buf.getvalue().splitlines()
     sid, ttl, meta, state, window, archive = _transfer.parse_session(2, lines[1])
-    args = ["", 0, ttl, "same-token", _transfer.json_meta(meta), len(state) // 2, len(window),
-            *state, *window, *archive]
+    args = [*_ops.call_args("", store.config), 0, ttl, _transfer.json_meta(meta),
+            len(state) // 2, len(window), *state, *window, *archive]
     v1 = await store._run(store._scripts.import_session, sid, args)
     v2 = await store._run(store._scripts.import_session, sid, args)  # the reply was lost
     assert v1 == v2

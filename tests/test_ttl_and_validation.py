@@ -30,7 +30,7 @@ def sync_client(store_factory: Any, request: pytest.FixtureRequest) -> Any:
 
 async def test_every_key_has_a_ttl(store_factory: Any, request: pytest.FixtureRequest,
                                    prefix: str) -> None:
-    store = await store_factory(ttl=300, max_messages=2, dedup_window=2)
+    store = await store_factory(ttl=300, max_messages=2, dedup_ttl=0.001)
     client = sync_client(store_factory, request)
     sids = []
     for _ in range(3):
@@ -135,7 +135,7 @@ def test_message_model_errors_are_value_errors() -> None:
 
 @pytest.mark.parametrize("field,value", [("max_messages", 0), ("max_tokens", -5), ("ttl", 0),
                                          ("max_history", -1), ("prefix", "a:b"),
-                                         ("dedup_window", 0), ("nonsense", 1)])
+                                         ("dedup_ttl", 0), ("nonsense", 1)])
 def test_bad_config(field: str, value: Any) -> None:
     with pytest.raises(InvalidConfig, match=field):
         SessionConfig.build(**{field: value})

@@ -4,8 +4,8 @@
 --   KEYS[1] meta   HASH  the session's fields (id, user, name, v, seq, n, tokens, ttl, ...)
 --   KEYS[2] msgs   LIST  the context window, oldest first
 --   KEYS[3] arch   LIST  messages trimmed out of the window, oldest first, capped
---   KEYS[4] dedup  HASH  first message id of an append call -> that call's reply
---   KEYS[5] dedup_prev   the previous generation of dedup (rotated when dedup is full)
+--   KEYS[4] dedup  HASH  call id (an append's: its first message id) -> that call's reply
+--   KEYS[5] dedup_prev   the previous generation of dedup (rotated by time: see remember)
 --   KEYS[6] state  HASH  per-session variables
 --   KEYS[7] lease  STRING summarization lease (own short TTL; expire_all leaves it alone)
 --   KEYS[8] stats  HASH  counters of all sessions in this slot (shared: never expires)
@@ -38,15 +38,31 @@ local function int_arg(value, name)
   return n
 end
 
+-- Check-then-write: the meta fields a script relies on, read before its first write. A field
+-- that is missing or not a number means the session is damaged (an evicted key, a tampered
+-- import); the script fails with RS_CORRUPTED and writes nothing.
+local function corrupted(what)
+  fail('RS_CORRUPTED', what)
+end
+
+local function num(value, name)
+  local n = tonumber(value)
+  if n == nil or n ~= n or n == math.huge or n == -math.huge then
+    corrupted('meta ' .. name .. ' is ' .. (value and ("'" .. tostring(value) .. "'") or 'missing')
+      .. ', not a number')
+  end
+  return n
+end
+
 -- The per-session override stored in meta, else the store default given by the caller.
 local function limit(override, default)
-  if override ~= false and override ~= nil and override ~= '' then return tonumber(override) end
+  if override ~= false and override ~= nil and override ~= '' then return num(override, 'limit') end
   return tonumber(default)
 end
 
 -- Idle TTL (ms) from meta's `ttl` (s), capped by its absolute `deadline` (ms, 0 = none).
 local function ttl_of(ttl_s, deadline, now)
-  local ttl = tonumber(ttl_s) * 1000
+  local ttl = num(ttl_s, 'ttl') * 1000
   deadline = tonumber(deadline) or 0
   if deadline > 0 then
     ttl = math.min(ttl, math.max(1, deadline - now))
@@ -123,25 +139,66 @@ local function count_stat(field, by, now)
   if #old > 0 then redis.call('HDEL', KEYS[8], unpack(old)) end
 end
 
--- Retries: a write that is not idempotent by nature is identified by a client-generated id,
--- and its reply kept in dedup (KEYS[4]); when dedup holds `window` replies it becomes the
--- previous generation (KEYS[5]), so each session remembers between window and 2 x window calls.
+-- Every write script: ARGV[1] events channel, ARGV[2] call id (32 lowercase hex digits, made by
+-- the client once per API call and sent again unchanged on a retry), ARGV[3] dedup TTL (ms),
+-- then its own arguments. Returns the call id and the TTL; raises RS_INVALID before any read.
+local function call_args()
+  local call, ttl = ARGV[2], tonumber(ARGV[3])
+  if type(call) ~= 'string' or #call ~= 32 or string.find(call, '[^0-9a-f]') then
+    fail('RS_INVALID', 'ARGV[2] must be a call id of 32 lowercase hex digits')
+  end
+  if not ttl or ttl < 1 or ttl ~= math.floor(ttl) then
+    fail('RS_INVALID', 'ARGV[3] must be the dedup TTL in ms (an integer >= 1)')
+  end
+  return call, ttl
+end
+
+-- The window's length must be meta's n (O(1)): a list that was evicted, or grew or shrank behind
+-- the scripts' back, would make every count and trim after it wrong.
+local function check_window(n)
+  local len = redis.call('LLEN', KEYS[2])
+  if len ~= n then
+    corrupted('the window holds ' .. len .. ' messages, meta n says ' .. n)
+  end
+end
+
+-- Retries, by time: a call's reply is kept in dedup (KEYS[4]) under its id. Meta's `dr` is when
+-- the current generation began; the first write at least `ttl` ms later renames dedup to
+-- dedup_prev (KEYS[5], dropping the older one) and starts a new generation. An id written at t
+-- into a generation begun at g <= t is renamed no earlier than g + ttl and dropped no earlier
+-- than a full ttl after that rename, so it is found for at least ttl ms, whatever the number of
+-- calls in between. Two HGETs to look up, one HSET to record (and a RENAME per ttl).
 local function recall(id)
   return redis.call('HGET', KEYS[4], id) or redis.call('HGET', KEYS[5], id)
 end
 
--- Returns the key this call created, if any, which needs the session's expiry: dedup, or
--- dedup_prev when a window of 1 renamed the new dedup at once (RENAME keeps the TTL it lacks).
-local function remember(id, reply, window)
-  redis.call('HSET', KEYS[4], id, reply)
-  local size = redis.call('HLEN', KEYS[4])
-  local created = nil
-  if size == 1 then created = KEYS[4] end
-  if size >= window then
-    redis.call('RENAME', KEYS[4], KEYS[5])
-    if created then created = KEYS[5] end
+-- Records `reply` under `id`. `rotated` is meta's `dr` (nil: no generation yet). Returns the
+-- new `dr` for meta (nil = unchanged) and the key this call brought into being (nil = none),
+-- which needs the session's expiry.
+local function remember(id, reply, rotated, ttl, now)
+  local started, created = nil, nil
+  rotated = tonumber(rotated)
+  if not rotated then
+    started, created = now, KEYS[4]
+  elseif now - rotated >= ttl then
+    -- pcall: RENAME fails when dedup is gone (cleared by hand, evicted); then the old
+    -- generation goes and the new one starts empty
+    local renamed = redis.pcall('RENAME', KEYS[4], KEYS[5])
+    if type(renamed) == 'table' and renamed.err then redis.call('DEL', KEYS[5]) end
+    started, created = now, KEYS[4]
   end
-  return created
+  redis.call('HSET', KEYS[4], id, reply)
+  return started, created
+end
+
+-- A write's meta stamp: the new version, the write tag `w` (this call's id: a server that lost
+-- writes and took new ones reuses versions, never this random id) and, when remember() started
+-- a generation, its time. Appends the field/value pairs to `fields`.
+local function stamp(fields, v, call, started)
+  fields[#fields + 1], fields[#fields + 2] = 'v', v
+  fields[#fields + 1], fields[#fields + 2] = 'w', call
+  if started then fields[#fields + 1], fields[#fields + 2] = 'dr', started end
+  return fields
 end
 
 -- `cmd key items[from..to]` in chunks: Lua's unpack() fails past about 8000 values, which
@@ -160,6 +217,17 @@ end
 
 local function header(element)
   local _, h = cmsgpack.unpack_one(element)
+  return h
+end
+
+-- header() of an element read from a list, checked: [seq, tokens, kind] all numbers, or
+-- RS_CORRUPTED naming where it was (a damaged element must fail a script before its writes).
+local function checked_header(element, where)
+  local ok, h = pcall(header, element)
+  if not ok or type(h) ~= 'table' or type(h[1]) ~= 'number' or type(h[2]) ~= 'number'
+      or type(h[3]) ~= 'number' then
+    corrupted('the message at ' .. where .. ' has no readable header')
+  end
   return h
 end
 

@@ -98,9 +98,10 @@ class Listener:
         if raw is None:
             return
         if self.cache is not None:
-            v = raw.get("v")
+            v, w = raw.get("v"), raw.get("w")
             self.cache.on_event(raw["sid"], v if isinstance(v, int) else None,
-                                raw.get("type") not in APPEND_ONLY)
+                                raw.get("type") not in APPEND_ONLY,
+                                w if isinstance(w, str) else "")
         if not self.callbacks and not self.queues:
             return
         event = to_event(raw)

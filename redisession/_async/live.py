@@ -65,8 +65,8 @@ class AsyncLiveMixin(AsyncStoreBase):
             if what == "meta":  # a meta-only read does not carry the window to cache
                 return snap
         else:
-            try:  # one round trip: the meta, and only the messages after the cached ones
-                delta = await self._fetch(sid, "after", entry.session.last_seq)
+            try:  # one round trip: the meta, and the messages from the cached last one on
+                delta = await self._fetch(sid, "after", max(0, entry.session.last_seq - 1))
             except SessionNotFound:
                 cache.discard(sid)
                 raise
@@ -76,12 +76,12 @@ class AsyncLiveMixin(AsyncStoreBase):
                 snap = await self._fetch(sid)
             else:
                 cache.count("hits" if delta.session.version == entry.v else "refreshes")
-                snap = Snapshot(delta.session, messages)
-        cache.put(snap.session, snap.messages, generation, need_online=eventual)
+                snap = Snapshot(delta.session, messages, w=delta.w)
+        cache.put(snap.session, snap.messages, generation, need_online=eventual, w=snap.w)
         return snap
 
     def _cache_write(self, sid: str, advanced: tuple[Session, list[Message]] | None,
-                     generation: int) -> None:
+                     generation: int, w: str) -> None:
         """The writer's own entry: advanced from the script's reply, else marked stale so the
         next read fetches only what it lacks (with several writers the entry is often more
         than one version behind; dropping it would make every read a full miss)."""
@@ -91,7 +91,7 @@ class AsyncLiveMixin(AsyncStoreBase):
             self._cache.mark_stale(sid)
         else:
             self._cache.put(*advanced, generation,
-                            need_online=self.config.consistency == "eventual")
+                            need_online=self.config.consistency == "eventual", w=w)
 
     def cache_info(self) -> CacheInfo:
         """Counters of the local cache: hits (served without fetching messages), misses

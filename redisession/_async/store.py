@@ -6,6 +6,7 @@ The sync ``SessionStore`` in ``redisession/_sync/store.py`` is generated from th
 
 from __future__ import annotations
 
+import logging
 import warnings
 from typing import Any
 
@@ -30,19 +31,22 @@ from .._scripts import Scripts
 from .._summarizer import Summarizer
 from ..config import ConnectionSettings, SessionConfig
 from ..defaults import EPOCH_CHECK_INTERVAL
-from ..errors import InvalidConfig, PoolExhausted, SessionNotFound
+from ..errors import InvalidConfig, PoolExhausted, SessionCorrupted, SessionNotFound
 from ..models import AppendResult, Message, Session
 from ..tokenizers import Tokenizer, estimate_tokens
 from .browse import AsyncBrowseMixin
 from .listener import Listener
 from .live import AsyncLiveMixin
 from .manage import AsyncManageMixin
+from .repair import AsyncRepairMixin
 from .summary import AsyncSummaryMixin
 from .transfer import AsyncTransferMixin
 
+log = logging.getLogger("redisession")
+
 
 class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
-                        AsyncTransferMixin, AsyncLiveMixin):
+                        AsyncTransferMixin, AsyncLiveMixin, AsyncRepairMixin):
     """LLM conversation sessions in Redis, shared by every app instance that uses the same Redis.
 
     Args:
@@ -115,6 +119,10 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
                 _pool.AsyncBlockingPool.from_url(p.url, timeout=conn.pool_timeout, **kw))
         store = cls(client, config, tokenizer=tokenizer, owns_client=True, summarizer=summarizer)
         store._also_close = also_close
+        if config.dedup_ttl < conn.retry_budget:
+            log.warning("dedup_ttl=%ss is shorter than the client's retry budget (%ss with "
+                        "these ConnectionSettings): a late retry may be stored twice",
+                        config.dedup_ttl, conn.retry_budget)
         return store
 
     def __repr__(self) -> str:
@@ -148,6 +156,10 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
             return self._channel
         return f"{self._channel} {session_events_channel(self.config.prefix, sid)}"
 
+    def _call(self, sid: str) -> list[Any]:
+        """The first arguments of a write script: events channel, a new call id, dedup TTL."""
+        return _ops.call_args(self._events_arg(sid), self.config)
+
     async def _run(self, script: Any, sid: str, args: list[Any]) -> Any:
         keys = self._keys(sid)
         await self._ensure_ready()
@@ -166,7 +178,11 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
 
     async def _fetch(self, sid: str, what: str = "window", after: int = 0) -> Snapshot:
         script = self._scripts.read_touch if self.config.touch_on_read else self._scripts.read
-        snap = _ops.parse_read(await self._run(script, sid, [what, after]))
+        reply = await self._run(script, sid, [what, after])
+        try:
+            snap = _ops.parse_read(reply)
+        except (KeyError, ValueError, TypeError) as e:  # a meta the scripts would refuse too
+            raise SessionCorrupted(sid, f"meta or a message cannot be read ({e!r})") from e
         if snap is None:
             raise SessionNotFound(sid)
         return snap
@@ -199,7 +215,7 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
         """
         sid = check_id(session_id) if session_id is not None else _ops.new_session_id()
         args = _ops.create_args(
-            self._events_arg(sid), sid, user_id, name, metadata,
+            self.config, self._events_arg(sid), sid, user_id, name, metadata,
             self.config.ttl if ttl is None else ttl,
             self.config.lifetime if lifetime is None else lifetime,
             max_messages, max_tokens, max_history)
@@ -209,7 +225,7 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
         await self._index(sid, session.user_id or "",
                           int(session.last_activity.timestamp() * 1000), register=True)
         if self._cache is not None and session.version == 1:
-            self._cache_write(sid, (session, []), generation)
+            self._cache_write(sid, (session, []), generation, _ops.write_tag(reply[0]))
         return session
 
     async def append(self, session_id: str, *messages: MessageLike) -> AppendResult:
@@ -229,14 +245,14 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
         check_id(session_id)
         prepared = _ops.prepare(messages, self.config, self.tokenizer)
         generation = await self._generation(session_id)
-        reply = await self._run(self._scripts.append, session_id,
-                                _ops.append_args(self._events_arg(session_id), self.config,
-                                                 prepared))
+        args = _ops.append_args(self._events_arg(session_id), self.config, prepared)
+        reply = await self._run(self._scripts.append, session_id, args)
         result = _ops.parse_append(session_id, reply, prepared)
         if self._cache is not None:
             entry, _ = self._cache.lookup(session_id)
             self._cache_write(session_id, _cache.after_append(entry, result, prepared,
-                                                              int(reply[9])), generation)
+                                                              int(reply[9])), generation,
+                              args[1])  # the write tag is this call's id
         await self._index(session_id, _ops._text(reply[8]), int(reply[9]))
         await self._auto_summarize(session_id, result.token_count)
         return result
@@ -253,7 +269,7 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
             Seconds until the session expires if nothing else happens.
         """
         _ops.check_limits(ttl=ttl)
-        args = [self._events_arg(session_id), "" if ttl is None else ttl,
+        args = [*self._call(session_id), "" if ttl is None else ttl,
                 int(self.config.touch_events)]
         remaining = int(await self._run(self._scripts.touch, session_id, args))
         if self._cache is not None:  # TTL fields changed without a new version
@@ -266,7 +282,7 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
         Returns:
             How many messages were removed.
         """
-        reply = await self._run(self._scripts.clear, session_id, [self._events_arg(session_id)])
+        reply = await self._run(self._scripts.clear, session_id, self._call(session_id))
         if self._cache is not None:  # the reply lacks the new activity time: refresh next read
             self._cache.mark_stale(session_id)
         return int(reply[1])
@@ -274,7 +290,7 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
     async def delete(self, session_id: str) -> bool:
         """Delete the session and all its keys. Returns False if there was nothing to delete."""
         existed, user = await self._run(self._scripts.delete, session_id,
-                                        [self._events_arg(session_id)])
+                                        self._call(session_id))
         if self._cache is not None:
             self._cache.discard(session_id)
         if user:

@@ -56,7 +56,7 @@ class AsyncSummaryMixin(AsyncStoreBase):
         token = uuid.uuid4().hex
         lease_ms = max(1, int(self.config.summary_lease * 1000))
         reply = await self._run(self._scripts.summarize_begin, session_id, [
-            self._events_arg(session_id), token, lease_ms,
+            *self._call(session_id), token, lease_ms,
             "" if keep_tokens is None else keep_tokens,
             self.config.max_history])
         if int(reply[0]) == 0:
@@ -69,18 +69,20 @@ class AsyncSummaryMixin(AsyncStoreBase):
                         "were summarized; summarize more often or raise max_history",
                         session_id, lost)
         if not messages:
-            await self._run(self._scripts.summarize_release, session_id, [token])
+            await self._run(self._scripts.summarize_release, session_id,
+                                [*self._call(session_id), token])
             return SummaryResult(session_id=session_id, summarized=False,
                                  through_seq=watermark, lost=lost, summary=previous)
         try:
             text = await resolve_async(fn(previous, messages))
         except BaseException:
-            await self._run(self._scripts.summarize_release, session_id, [token])
+            await self._run(self._scripts.summarize_release, session_id,
+                                [*self._call(session_id), token])
             raise
         tokens = count_message(Message(role="system", content=text or " "), self.tokenizer)
         through = messages[-1].seq or watermark
         version = await self._run(self._scripts.summarize_commit, session_id, [
-            self._events_arg(session_id), token, watermark, through, text, tokens,
+            *self._call(session_id), token, watermark, through, text, tokens,
             len(messages), self.config.max_history])
         return SummaryResult(session_id=session_id, summarized=True, count=len(messages),
                              through_seq=through, lost=lost, version=int(version), summary=text)

@@ -14,8 +14,9 @@ from datetime import timedelta
 from typing import Any
 
 from .. import _manage
+from .._integrity import readable_meta
 from .._keys import check_id, session_keys, stats_key, stats_shards, user_sessions
-from .._ops import _text, first_in_interval, parse_meta
+from .._ops import _text, first_in_interval
 from .._slots import slot_tag
 from ..errors import InvalidInput, SessionNotFound
 from ..models import Session
@@ -43,7 +44,8 @@ class ManageMixin(StoreBase):
             pipe.execute()
 
     def _metas(self, sids: Iterable[str]) -> list[tuple[str, Session | None]]:
-        """Each session's meta (None when it is gone), in one pipelined round trip."""
+        """Each session's meta (None when it is gone, or unreadable: a corrupted session, left
+        out of listings until ``repair`` re-indexes it), in one pipelined round trip."""
         sids = list(sids)
         if not sids:
             return []
@@ -56,7 +58,7 @@ class ManageMixin(StoreBase):
         out: list[tuple[str, Session | None]] = []
         for i, sid in enumerate(sids):
             fields = replies[2 * i]
-            out.append((sid, parse_meta(fields, int(replies[2 * i + 1])) if fields else None))
+            out.append((sid, readable_meta(sid, fields, int(replies[2 * i + 1]))))
         return out
 
     def _owned(self, key: str, user_id: str, raw: Iterable[Any]) -> tuple[list[Session],
@@ -128,7 +130,7 @@ class ManageMixin(StoreBase):
         Raises:
             SessionNotFound; InvalidInput: no values, or a value that is not JSON-serializable.
         """
-        args = _manage.state_args(self._events_arg(session_id), values)
+        args = _manage.state_args(self._call(session_id), values)
         return int(self._run(self._scripts.set_state, session_id, args))
 
     def get_state(self, session_id: str) -> dict[str, Any]:
@@ -147,7 +149,7 @@ class ManageMixin(StoreBase):
         """Remove session variables. Returns how many existed. Raises `SessionNotFound`."""
         if not keys:
             raise InvalidInput("delete_state needs at least one key")
-        args = [self._events_arg(session_id), *(_manage.check_state_key(k) for k in keys)]
+        args = [*self._call(session_id), *(_manage.check_state_key(k) for k in keys)]
         return int((self._run(self._scripts.delete_state, session_id, args))[1])
 
     def incr_state(self, session_id: str, key: str, by: int | float = 1) -> int | float:
@@ -159,8 +161,7 @@ class ManageMixin(StoreBase):
         Raises:
             SessionNotFound; InvalidInput: the variable holds something that is not a number.
         """
-        args = _manage.incr_args(self._events_arg(session_id), key, by,
-                                 self.config.dedup_window)
+        args = _manage.incr_args(self._call(session_id), key, by)
         reply = self._run(self._scripts.incr_state, session_id, args)
         text = _text(reply[1])
         return int(text) if text.lstrip("-").isdigit() else float(text)
@@ -236,16 +237,20 @@ class ManageMixin(StoreBase):
         """Bring the secondary indexes back in line with the sessions (run from ``sweep``).
 
         Re-adds every session to its user's index and its slot to the stats shards, drops
-        index entries of sessions that are gone, and counts sessions that expired.
+        index entries of sessions that are gone, counts sessions that expired, and reports
+        corrupted sessions (each logged as a warning with its problem; ``repair`` fixes them).
 
         Returns:
-            ``{"indexed": ..., "pruned": ..., "expired": ...}``.
+            ``{"indexed": ..., "pruned": ..., "expired": ..., "corrupted": ...}``.
         """
         self._ensure_ready()
         sids = self._all_sessions()
-        indexed = 0
+        indexed = corrupted = 0
         for start in range(0, len(sids), _BATCH):
-            for sid, s in self._metas(sids[start:start + _BATCH]):
+            bad = self._corrupted(sids[start:start + _BATCH])
+            corrupted += len(bad)
+            batch = [sid for sid in sids[start:start + _BATCH] if sid not in bad]
+            for sid, s in self._metas(batch):
                 if s is not None:
                     ms = int(s.last_activity.timestamp() * 1000)
                     self._index(sid, s.user_id or "", ms, register=True)
@@ -258,4 +263,5 @@ class ManageMixin(StoreBase):
             for start in range(0, len(members), _BATCH):
                 pruned += (self._owned(key, user_id, members[start:start + _BATCH]))[1]
         expired = len(self.sweep())  # never consume an expiry without announcing it
-        return {"indexed": indexed, "pruned": pruned, "expired": expired}
+        return {"indexed": indexed, "pruned": pruned, "expired": expired,
+                "corrupted": corrupted}

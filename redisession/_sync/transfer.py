@@ -8,7 +8,6 @@ whole or not at all, and a bad line stops the import with the sessions before it
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from pathlib import Path
@@ -125,9 +124,8 @@ class TransferMixin(StoreBase):
                     return count
                 sid, ttl, meta, state, window, archive = parsed
                 self._run(self._scripts.import_session, sid, [
-                    self._events_arg(sid), int(overwrite), ttl, uuid.uuid4().hex,
-                    _transfer.json_meta(meta), len(state) // 2, len(window),
-                    *state, *window, *archive])
+                    *self._call(sid), int(overwrite), ttl, _transfer.json_meta(meta),
+                    len(state) // 2, len(window), *state, *window, *archive])
                 self._index(sid, meta.get("user", ""), int(meta["active"]), register=True)
                 count += 1
                 if progress is not None:
