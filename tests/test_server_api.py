@@ -119,6 +119,11 @@ async def test_idempotent_retry_stores_once(api: httpx.AsyncClient) -> None:
     assert (await api.get(f"/v1/sessions/{sid}")).json()["total_messages"] == 4
     _problem(await api.post(f"/v1/sessions/{sid}/messages", json=body,
                             headers={"Idempotency-Key": "has space"}), 422, "invalid-input")
+    # the same key with another number of messages is a conflict, not a silent replay
+    _problem(await api.post(f"/v1/sessions/{sid}/messages", json={"messages": [
+        {"role": "user", "content": "pay"}]}, headers={"Idempotency-Key": "order-42"}),
+        409, "message-id-conflict")
+    assert (await api.get(f"/v1/sessions/{sid}")).json()["total_messages"] == 4
 
 
 async def test_auth_scopes_and_tenants(api: httpx.AsyncClient) -> None:
