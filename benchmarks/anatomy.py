@@ -35,15 +35,15 @@ ROUNDS = 9
 VARIANTS: dict[str, list[tuple[str, str]]] = {
     "append.lua as shipped": [],
     "without PUBLISH (events off)": [
-        ("  if channel == '' then return end\n  local payload",
-         "  if true then return end\n  local payload")],
+        ("local function publish_json(channel, payload)\n  if channel == '' then return end",
+         "local function publish_json(channel, payload)\n  if true then return end")],
     "without the trimmed event (one event per append)": [
-        ("  publish(channel, {type = 'trimmed'", "  local _ = ({type = 'trimmed'")],
+        ("if cut > 0 then\n  publish_json(", "if false then\n  publish_json(")],
     "refreshing every key's TTL on every append (no step)": [
         ("local at = expiry_due(recorded, ttl, now)", "local at = now + ttl")],
     "without the dedup write (HSET)": [
-        ("local started, new_dedup = remember(ids[1], table.concat(reply, ',') .. digest, "
-         "rotated,\n  dedup_ttl, now)",
+        ("local started, new_dedup = remember(ids[1], string.format('%d,%d,%d,%d,%d,%d,0,%d',"
+         "\n  v, first_seq, seq, n, tokens, cut, through) .. digest, rotated, dedup_ttl, now)",
          "local started, new_dedup = nil, nil")],
     "without the dedup lookup (HGET dedup, HGET dedup_prev)": [
         ("local seen = recall(ids[1])", "local seen = false")],
@@ -92,22 +92,29 @@ def append_op(store: SessionStore, code: str) -> Callable[[], object]:
     return call
 
 
+def build_ops(store: SessionStore) -> dict[str, Callable[[], object] | None]:
+    """The minimal script, append.lua and its variants, and the phase-2 prototype, each a
+    call on its own steady-state session (None: a variant whose edit no longer applies)."""
+    base = source("append")
+    lim = Limits(store.client, "anatomy", "x" * 200)
+    ops: dict[str, Callable[[], object] | None] = {
+        "minimal append script (limits.py)": lambda: lim.evalsha(1)}
+    for name, edits in VARIANTS.items():
+        code = variant(base, edits)
+        ops[name] = append_op(store, code) if code else None
+    return ops
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.anatomy", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="smoke run: 1 round of 50 calls")
     ap.add_argument("--docs", action="store_true", help=f"write the section to {DOCS}")
     args = ap.parse_args(argv)
     rounds, calls = (1, 50) if args.quick else (ROUNDS, CALLS)
-    base = source("append")
     with redis_url_or_private() as url:
         store = SessionStore.from_url(url, prefix="anatomy")
         version = store.client.info("server")["redis_version"]
-        lim = Limits(store.client, "anatomy", "x" * 200)
-        ops: dict[str, Callable[[], object] | None] = {
-            "minimal append script (limits.py)": lambda: lim.evalsha(1)}
-        for name, edits in VARIANTS.items():
-            code = variant(base, edits)
-            ops[name] = append_op(store, code) if code else None
+        ops = build_ops(store)
         runs: dict[str, list[float]] = {name: [] for name in ops}
         for _ in range(rounds):
             for name, op in ops.items():

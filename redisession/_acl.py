@@ -20,6 +20,7 @@ CLIENT = (
     "evalsha", "eval", "script|load", "script|exists",
     "subscribe", "unsubscribe", "ssubscribe", "sunsubscribe",
     "exists", "get", "getex", "set", "pttl", "hgetall", "sadd", "smembers",
+    "multi", "exec", "lrange",  # reads: one MULTI/EXEC of HGETALL, PTTL, LRANGE
     "zadd", "zcount", "zrange", "zrangebyscore", "zrevrange", "zrem", "scan",
 )
 """What the store itself sends outside scripts (reads, indexes, listings, pub/sub)."""

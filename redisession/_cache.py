@@ -161,6 +161,17 @@ class SnapshotCache:
             if entry is not None:
                 self._entries[sid] = replace(entry, stale=True)
 
+    def covers(self, sid: str, v: int, w: str) -> bool:
+        """For an append-only event (``appended``, ``trimmed``): note its version, and say
+        whether `on_event` would change nothing else (no entry, or the entry already has this
+        write: usually the store's own). The listener then skips decoding the event."""
+        with self._lock:
+            self._latest[sid] = max(v, self._latest.get(sid, 0))
+            entry = self._entries.get(sid)
+            if entry is None or v < entry.v:
+                return True
+            return v == entry.v and not (w and entry.w and w != entry.w)
+
     def on_event(self, sid: str, v: int | None, drop: bool, w: str = "") -> None:
         """An event from another instance (or this one): mark the entry stale if the event
         is newer, or ``drop`` it (the session is gone, or its window was rewritten, or the
@@ -244,35 +255,40 @@ def after_append(entry: Entry | None, result: AppendResult, prepared: Sequence[P
                  active_ms: int) -> tuple[Session, list[Message]] | None:
     """The writer's own entry advanced by an append reply, or None when it cannot be (no entry,
     the entry was not exactly one version behind, or the call was a retried duplicate).
-    ``active_ms`` is the server time the script wrote as the session's last activity."""
+    ``active_ms`` is the server time the script wrote as the session's last activity.
+
+    This runs on every cached append, so it stays O(appended): a cached window is contiguous
+    (every entry was checked when it was stored), so the new messages continue it exactly when
+    its last seq is the one before ``first_seq`` (checked), and the session is copied once."""
     if entry is None or result.duplicate or entry.v != result.version - 1:
         return None
+    kept = entry.messages
+    last = kept[-1].seq if kept else entry.session.last_seq
+    if last != result.first_seq - 1 or result.last_seq - result.first_seq + 1 != len(prepared):
+        return None
+    n = result.message_count
     added = [as_stored(p.message, result.first_seq + i, p.tokens)
              for i, p in enumerate(prepared)]
-    n = result.message_count
-    combined = [*entry.messages, *added]
-    window = combined[len(combined) - n:]
+    if n > len(kept) + len(added):
+        return None
+    window = [*kept[len(kept) + len(added) - n:], *added] if n > len(added) else added[-n:]
+    if not n:
+        window = []
     s = entry.session
     now = datetime.fromtimestamp(active_ms / 1000, tz=timezone.utc)
     update: dict[str, Any] = dict(
         version=result.version, last_seq=result.last_seq, message_count=n,
         token_count=result.token_count, total_messages=s.total_messages + len(prepared),
         total_tokens=s.total_tokens + sum(p.tokens for p in prepared),
-        total_trimmed=s.total_trimmed + result.trimmed, last_activity=now)
+        total_trimmed=s.total_trimmed + result.trimmed, last_activity=now,
+        expires_in=_expires_in(s.ttl, s.deadline))
     if not s.name:
         update["name"] = name_hint(prepared)
-    session = s.model_copy(update=update)
-    session = session.model_copy(update={"expires_in": expires_in(session)})
-    if not _window_ok(session, window):
-        return None
-    return session, window
+    return s.model_copy(update=update), window
 
 
-def expires_in(session: Session) -> float:
-    """Seconds to expiry right after a write: the idle TTL, capped by the absolute deadline."""
-    ttl = float(session.ttl)
-    if session.deadline is not None:
-        ttl = min(ttl, max(0.001, (session.deadline - datetime.now(timezone.utc))
-                           .total_seconds()))
-    return ttl
-
+def _expires_in(ttl: int, deadline: datetime | None) -> float:
+    if deadline is None:
+        return float(ttl)
+    left = (deadline - datetime.now(timezone.utc)).total_seconds()
+    return min(float(ttl), max(0.001, left))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from .events import Event
@@ -38,6 +39,21 @@ def server_ids(*infos: dict[str, Any]) -> frozenset[str]:
         for node in nodes:
             found.update(f"{k}={node[k]}" for k in ("run_id", "master_replid") if k in node)
     return frozenset(found)
+
+
+_APPEND_EVENT = re.compile(
+    rb'\{"type":"(?:appended|trimmed)","sid":"([A-Za-z0-9._-]+)","v":(\d+),"w":"([0-9a-f]*)"')
+
+
+def append_event(data: bytes | str) -> tuple[str, int, str] | None:
+    """(sid, v, w) of an ``appended``/``trimmed`` event as append.lua formats it (fields in
+    this order), read without a JSON decode; None for any other payload."""
+    if not isinstance(data, bytes):
+        return None
+    m = _APPEND_EVENT.match(data)
+    if m is None:
+        return None
+    return m.group(1).decode(), int(m.group(2)), m.group(3).decode()
 
 
 def decode(data: bytes | str) -> dict[str, Any] | None:

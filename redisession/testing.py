@@ -58,11 +58,15 @@ class RedisServer:
     Args:
         config: extra settings (``{"appendonly": "yes"}``), passed as ``--name value``.
         port: a port to use (default: a free one).
+        binary: a redis-server executable (default: the one on PATH).
+        modules: module libraries to load (``--loadmodule``), e.g. for a benchmark's peers.
     """
 
     def __init__(self, config: Mapping[str, str] | None = None, port: int | None = None,
-                 sentinel_lines: Sequence[str] = ()) -> None:
+                 sentinel_lines: Sequence[str] = (), binary: str | None = None,
+                 modules: Sequence[str] = ()) -> None:
         self.port = port or free_port()
+        self.binary, self.modules = binary, list(modules)
         self.sentinel_lines = list(sentinel_lines)
         self.dir = Path(tempfile.mkdtemp(prefix=f"redisession-{self.port}-"))
         self.config = {
@@ -86,7 +90,10 @@ class RedisServer:
         return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
 
     def start(self, timeout: float = 10.0) -> RedisServer:
-        args = [redis_server_binary(), "--port", str(self.port)]
+        binary = self.binary or redis_server_binary()
+        args = [binary, "--port", str(self.port)]
+        for module in self.modules:
+            args += ["--loadmodule", module]
         if self.sentinel_lines:  # Sentinel needs a config file it can rewrite
             conf = self.dir / "sentinel.conf"
             conf.write_text("\n".join(self.sentinel_lines) + "\n")

@@ -21,6 +21,13 @@ local function fail(code, message)
   error({err = code .. ' ' .. message})
 end
 
+-- An integer as Redis and JSON want it. Lua 5.1 turns a number into text with '%.14g', which
+-- runs glibc's floating-point printer: about 13% of an append's instructions went there
+-- (callgrind, docs/append-cost.md). '%d' takes the integer path.
+local function int_str(n)
+  return string.format('%d', n)
+end
+
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -82,11 +89,12 @@ end
 local OWN_KEYS = 6
 
 local function expire_keys(at)
+  local at_s = int_str(at)
   for i = 1, OWN_KEYS do
-    redis.call('PEXPIREAT', KEYS[i], at)
+    redis.call('PEXPIREAT', KEYS[i], at_s)
   end
   if KEYS[9] then
-    redis.call('ZADD', KEYS[9], at, string.match(KEYS[1], '{(.-)}'))
+    redis.call('ZADD', KEYS[9], at_s, string.match(KEYS[1], '{(.-)}'))
   end
 end
 
@@ -127,10 +135,11 @@ end
 local HOURS_KEPT = 26
 local function count_stat(field, by, now)
   if not KEYS[8] or by == 0 then return end
-  redis.call('HINCRBY', KEYS[8], field, by)
+  redis.call('HINCRBY', KEYS[8], field, int_str(by))
   if not now then return end
   local hour = math.floor(now / 3600000)
-  if redis.call('HINCRBY', KEYS[8], 'h:' .. hour .. ':' .. field, by) ~= by then return end
+  if redis.call('HINCRBY', KEYS[8], 'h:' .. int_str(hour) .. ':' .. field,
+    int_str(by)) ~= by then return end
   local old = {}
   for _, name in ipairs(redis.call('HKEYS', KEYS[8])) do
     local h = tonumber(string.match(name, '^h:(%d+):'))
@@ -195,9 +204,9 @@ end
 -- writes and took new ones reuses versions, never this random id) and, when remember() started
 -- a generation, its time. Appends the field/value pairs to `fields`.
 local function stamp(fields, v, call, started)
-  fields[#fields + 1], fields[#fields + 2] = 'v', v
+  fields[#fields + 1], fields[#fields + 2] = 'v', int_str(v)
   fields[#fields + 1], fields[#fields + 2] = 'w', call
-  if started then fields[#fields + 1], fields[#fields + 2] = 'dr', started end
+  if started then fields[#fields + 1], fields[#fields + 2] = 'dr', int_str(started) end
   return fields
 end
 
@@ -222,10 +231,13 @@ end
 
 -- header() of an element read from a list, checked: [seq, tokens, kind] all numbers, or
 -- RS_CORRUPTED naming where it was (a damaged element must fail a script before its writes).
-local function checked_header(element, where)
+-- `index`, when given, is appended to `where` only if the header is bad: a number joined to
+-- a string goes through '%.14g' (see int_str), which a hot loop should not pay for nothing.
+local function checked_header(element, where, index)
   local ok, h = pcall(header, element)
   if not ok or type(h) ~= 'table' or type(h[1]) ~= 'number' or type(h[2]) ~= 'number'
       or type(h[3]) ~= 'number' then
+    if index then where = where .. ' ' .. int_str(index) end
     corrupted('the message at ' .. where .. ' has no readable header')
   end
   return h
@@ -234,10 +246,14 @@ end
 -- `channel` is the events argument of a script: '' (no events), the store's channel, or the
 -- store's channel, a space and the session's own channel, which gets SPUBLISH (sharded pub/sub:
 -- it carries the session's hash tag, so it stays on the script's node on Cluster).
-local function publish(channel, event)
+local function publish_json(channel, payload)
   if channel == '' then return end
-  local payload = cjson.encode(event)
   local global, own = string.match(channel, '^(%S*) ?(%S*)$')
   if global ~= '' then redis.call('PUBLISH', global, payload) end
   if own ~= '' then redis.call('SPUBLISH', own, payload) end
+end
+
+local function publish(channel, event)
+  if channel == '' then return end
+  publish_json(channel, cjson.encode(event))
 end

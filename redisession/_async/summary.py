@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from .._codec import decode_element
+from .._codec import decode_elements
 from .._ops import _text
 from .._summarizer import Summarizer, resolve_async
 from ..errors import InvalidInput, SummaryConflict
@@ -63,7 +63,7 @@ class AsyncSummaryMixin(AsyncStoreBase):
             return SummaryResult(session_id=session_id, summarized=False, busy=True)
         previous = _text(reply[1]) or None
         watermark, lost = int(reply[2]), int(reply[3])
-        messages = [decode_element(e) for e in reply[4:]]
+        messages = decode_elements(reply[4:])
         if lost:
             log.warning("session %s: %d messages left the archive (max_history) before they "
                         "were summarized; summarize more often or raise max_history",

@@ -18,11 +18,17 @@ from redis.exceptions import NoPermissionError
 
 from .._bg import STOP, ThreadWorker
 from .._cache import SnapshotCache
-from .._coherence import EPOCH_TTL, NO_INFO, decode, log, server_ids, to_event
+from .._coherence import EPOCH_TTL, NO_INFO, append_event, decode, log, server_ids, to_event
 from ..events import APPEND_ONLY, Event
 
 POLL = 0.2
 """Seconds a per-session follower waits per get_message: how soon it notices a close."""
+
+BATCH = 0.005
+"""Seconds the listener rests after handling what arrived, before it waits again. A wake-up per
+event cost ~50 µs of the app's CPU (and GIL) per event, two events per trimming append; resting
+lets a busy store's events pile up and be read in one go (~27 µs each at 5–10 ms). An event
+after a quiet spell is still handled at once; under a stream of writes, at most this late."""
 
 START_WAIT = 2.0
 """Seconds the first cached read waits for the subscription before reading uncached."""
@@ -69,8 +75,11 @@ class Listener:
                 while not self.worker.stopping:
                     msg = pubsub.get_message(timeout=self.worker.poll)
                     if msg is not None:
-                        self._on_message(msg)
+                        while msg is not None:  # what arrived meanwhile, without waiting
+                            self._on_message(msg)
+                            msg = pubsub.get_message(timeout=0)
                         delay = 0.05
+                        self.worker.sleep(BATCH)
                     self._tick()
             except Exception as e:  # any failure: events may be lost, so trust nothing cached
                 log.warning("redisession: events listener lost its connection (%r); the local "
@@ -95,6 +104,12 @@ class Listener:
             self._deliver(msg["data"])
 
     def _deliver(self, data: bytes) -> None:
+        if self.cache is not None and not self.callbacks and not self.queues:
+            # Most events a busy store hears are its own appends, which its cache already
+            # has: recognise them from the payload's fixed prefix, without decoding the JSON.
+            seen = append_event(data)
+            if seen is not None and self.cache.covers(*seen):
+                return
         raw = decode(data)
         if raw is None:
             return

@@ -45,6 +45,9 @@ from .transfer import TransferMixin
 
 log = logging.getLogger("redisession")
 
+PLAIN_READS = frozenset({"window", "meta", "history"})
+"""Reads `_fetch_plain` serves; 'after' (the strict cache's delta read) stays a script."""
+
 
 class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
                         TransferMixin, LiveMixin, SyncRepairMixin):
@@ -85,6 +88,9 @@ class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
                                   self._cache, min(EPOCH_CHECK_INTERVAL, c.cache_max_age),
                                   self.sweep, c.sweep_interval)
         self._closed = False
+        # Reads that change nothing go out as MULTI/EXEC of plain commands (`_fetch_plain`);
+        # redis-py's cluster client has no MULTI, so there the read script runs instead.
+        self._plain_reads = not c.touch_on_read and not hasattr(client, "nodes_manager")
 
     @classmethod
     def from_url(cls, url: str, *, connection: ConnectionSettings | None = None,
@@ -178,15 +184,39 @@ class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
         return reply
 
     def _fetch(self, sid: str, what: str = "window", after: int = 0) -> Snapshot:
-        script = self._scripts.read_touch if self.config.touch_on_read else self._scripts.read
-        reply = self._run(script, sid, [what, after])
+        if self._plain_reads and what in PLAIN_READS:
+            reply, parse = self._fetch_plain(sid, what), _ops.parse_plain_read
+        else:
+            script = self._scripts.read_touch if self.config.touch_on_read else self._scripts.read
+            reply, parse = self._run(script, sid, [what, after]), _ops.parse_read
         try:
-            snap = _ops.parse_read(reply)
+            snap = parse(reply)
         except (KeyError, ValueError, TypeError) as e:  # a meta the scripts would refuse too
             raise SessionCorrupted(sid, f"meta or a message cannot be read ({e!r})") from e
         if snap is None:
             raise SessionNotFound(sid)
         return snap
+
+    def _fetch_plain(self, sid: str, what: str) -> list[Any]:
+        """A read as one MULTI/EXEC round trip of plain commands: as atomic as the read
+        script, but Redis sends the list as it is instead of copying every element into Lua
+        and back (about 2 µs of server CPU per element; 15x the LRANGE for 1000 messages)."""
+        keys = self._keys(sid)
+        self._ensure_ready()
+        try:
+            with self.client.pipeline(transaction=True) as pipe:
+                pipe.hgetall(keys.meta)
+                pipe.pttl(keys.meta)
+                if what == "history":
+                    pipe.lrange(keys.arch, 0, -1)
+                if what != "meta":
+                    pipe.lrange(keys.msgs, 0, -1)
+                reply = pipe.execute()
+        except NoPermissionError:  # as in _run: the ACL user lacks a key or command
+            raise
+        except ResponseError as e:
+            raise _ops.map_error(e, sid) from e
+        return list(reply)
 
     def _read(self, sid: str, what: str = "window", after: int = 0) -> Snapshot:
         """Every read goes through here: the local cache when on, else one round trip."""
