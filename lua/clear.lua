@@ -26,7 +26,7 @@ local now = now_ms()
 local ttl = ttl_of(f[4], f[5], now)
 
 local removed = redis.call('LLEN', msgs) + redis.call('LLEN', arch)
-redis.call('DEL', msgs, arch)
+redis.call('UNLINK', msgs, arch)  -- a big list is freed off the main thread
 -- The summary described the removed messages: it goes too, and the watermark moves to the
 -- last seq, so a later summary starts after the clear. Dedup stays: a retry of an append sent
 -- before the clear is still a retry, not a new message.

@@ -10,11 +10,14 @@ Returns  {meta as a flat HGETALL list, remaining TTL ms}; a retry of the same ca
 Errors   RS_EXISTS a session with this id exists (created by another call)
          RS_INVALID an argument is malformed
 Event    created {type, sid, user, v, w, ts}
+         expired {type, sid, ts}   for up to 8 other sessions of this slot found past their
+         expiry in `live` (lib/expiry): the index stays bounded without sweep()
 No meta means no session: keys a dead session left behind (an evicted meta, a crash of an older
 version) are deleted first, so the new session starts clean. Retry records (dedup) are kept:
 they name calls, not content, and a late retry of a call made before must still be recognised.
 ]]
 --- @include "lib/session"
+--- @include "lib/expiry"
 
 local meta = KEYS[1]
 local channel, sid, user, name, metadata = ARGV[1], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
@@ -48,4 +51,8 @@ redis.call('HSET', meta, unpack(fields))
 expire_all(ttl_of(ttl, deadline, now), now)
 count_stat('created', 1)
 publish(channel, {type = 'created', sid = sid, user = user, v = 1, w = call, ts = now})
+if KEYS[9] then
+  local head, tail = own_affixes(channel, sid)
+  expire_due(KEYS[9], KEYS[8], string.match(channel, '^(%S*)'), head, tail, 8, now)
+end
 return {redis.call('HGETALL', meta), redis.call('PTTL', meta)}

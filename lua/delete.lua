@@ -19,7 +19,7 @@ if seen then
   return {tonumber(existed), user}
 end
 local f = redis.call('HMGET', KEYS[1], 'id', 'user', 'v', 'dr')
-local existed = redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[6], KEYS[7])
+local existed = redis.call('UNLINK', KEYS[1], KEYS[2], KEYS[3], KEYS[6], KEYS[7])  -- freed off the main thread
 if existed == 0 or not f[1] then return {0, ''} end
 local now = now_ms()
 remember(call, '1' .. (f[2] or ''), f[4], dedup_ttl, now)

@@ -18,4 +18,4 @@ if f[1] then  -- every session has a ttl: no ttl, no session
     redis.call('HSET', KEYS[1], 'active', now)
   end
 end
-return read_session(ARGV[1], ARGV[2])
+return read_session(ARGV[1], ARGV[2], ARGV[3])

@@ -13,6 +13,7 @@ from ._sync.store import SessionStore
 from .config import ConnectionSettings, SessionConfig
 from .errors import (
     DuplicateMessageId,
+    DurabilityError,
     ExportIncomplete,
     ImportFormatError,
     InvalidConfig,
@@ -44,6 +45,7 @@ __all__ = [
     "CacheInfo",
     "ConnectionSettings",
     "DuplicateMessageId",
+    "DurabilityError",
     "EVENT_TYPES",
     "Event",
     "EventType",

@@ -22,14 +22,17 @@ CLIENT = (
     "exists", "get", "getex", "set", "pttl", "hgetall", "sadd", "smembers",
     "multi", "exec", "lrange",  # reads: one MULTI/EXEC of HGETALL, PTTL, LRANGE
     "zadd", "zcount", "zrange", "zrangebyscore", "zrevrange", "zrem", "scan",
+    "wait",
 )
-"""What the store itself sends outside scripts (reads, indexes, listings, pub/sub)."""
+"""What the store itself sends outside scripts (reads, indexes, listings, pub/sub; ``WAIT``
+after each write with ``durability="replicas"``; with ``durability="aof"`` on Redis 7.2+ add
+``+waitaof``, a command Redis 7.0 does not know)."""
 
 SCRIPTS = (
     "del", "exists", "get", "set", "rename", "time", "pttl", "pexpireat",
     "hdel", "hget", "hgetall", "hincrby", "hincrbyfloat", "hlen", "hmget", "hset",
     "lindex", "llen", "lmove", "lpop", "lrange", "ltrim", "rpush",
-    "zadd", "zrangebyscore", "zrem", "zremrangebyscore",
+    "zadd", "zrange", "zrangebyscore", "zrem", "zremrangebyscore", "zscore", "unlink",
     "publish", "spublish",
 )
 """What the Lua scripts in ``lua/`` call (Redis checks them against the caller's ACL)."""

@@ -119,3 +119,9 @@ def stats_key(prefix: str, tag: str) -> str:
 
 def stats_shards(prefix: str) -> str:
     return f"{prefix}:stats:shards"
+
+
+def due_key(prefix: str) -> str:
+    """ZSET slot tag -> ms when that slot's ``live`` index next holds an expired session:
+    what ``sweep()`` visits (claim_slots.lua). At most 16384 members."""
+    return f"{prefix}:stats:due"

@@ -101,10 +101,14 @@ class StoreStats:
     summaries: int = 0
     active: int = 0
     shards: int = 0
+    followup_failures: int = 0
+    """This store's index/stats updates that failed after their script succeeded (logged,
+    healed by ``repair_indexes``); counted per process, not store-wide."""
     cache: dict[str, Any] | None = field(default=None)
 
     def as_dict(self) -> dict[str, Any]:
-        out = {name: getattr(self, name) for name in (*STAT_FIELDS, "active", "shards")}
+        out = {name: getattr(self, name)
+               for name in (*STAT_FIELDS, "active", "shards", "followup_failures")}
         if self.cache is not None:
             out["cache"] = self.cache
         return out

@@ -1,8 +1,9 @@
 """The Lua scripts: found as package data, includes inlined, registered with redis-py.
 
 ``--- @include "lib/x"`` lines are replaced by ``lua/lib/x.lua`` (each file once per script).
-redis-py's ``register_script`` does the rest for sync, asyncio and cluster clients alike:
-EVALSHA, and on NOSCRIPT (after ``SCRIPT FLUSH``, a restart or a failover) SCRIPT LOAD and retry.
+redis-py's ``register_script`` gives each its SHA and source; the store's script runner
+(``_async/scripting.py``) sends EVALSHA, and EVAL with the source on NOSCRIPT (after
+``SCRIPT FLUSH``, a restart or a failover), which always runs and caches the script again.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ NAMES = ("create", "append", "read", "read_touch", "touch", "clear", "delete",
          "set_state", "delete_state", "incr_state", "summarize_begin", "summarize_commit",
          "summarize_release", "dump", "import_session", "expire_slot",
          # integrity (issue 9)
-         "repair")
+         "repair",
+         # bounded reads and expiry (issue 9)
+         "read_page", "claim_slots")
 _INCLUDE = re.compile(r'^--- @include "([\w/]+)"\s*$', re.M)
 
 
@@ -71,3 +74,5 @@ class Scripts:
     import_session: Any
     expire_slot: Any
     repair: Any
+    read_page: Any
+    claim_slots: Any

@@ -47,12 +47,24 @@ class SessionConfig(BaseModel):
     session_events: bool = Field(False, description="also SPUBLISH on {prefix}:{sid}:events")
     sweep_interval: float | None = Field(None, gt=0,
                                          description="background expiry sweep, s (None = off)")
+    durability: Literal["none", "replicas", "aof"] = Field("none", description=(
+        "'replicas': every write waits (WAIT) for min_replicas replicas; 'aof': for the AOF "
+        "fsync of the primary and min_replicas replicas (WAITAOF, Redis 7.2+)"))
+    min_replicas: int = Field(1, ge=0, description="replicas that must confirm a write")
+    durability_timeout: float = Field(defaults.DURABILITY_TIMEOUT, gt=0, description=(
+        "seconds a write waits for confirmations before DurabilityError"))
 
     @model_validator(mode="after")
     def _cache_needs_events(self) -> SessionConfig:
         if self.cache_size and self.consistency == "eventual" and not self.events:
             raise ValueError("cache_size > 0 with consistency='eventual' needs events=True: "
                              "the cache is kept coherent by the events")
+        return self
+
+    @model_validator(mode="after")
+    def _durability_needs_replicas(self) -> SessionConfig:
+        if self.durability == "replicas" and self.min_replicas < 1:
+            raise ValueError("durability='replicas' needs min_replicas >= 1")
         return self
 
     @classmethod

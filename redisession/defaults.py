@@ -93,3 +93,16 @@ the model's answer before trimming would drop messages unsummarized."""
 
 SUMMARY_LEASE = 60.0
 """Seconds one instance may spend summarizing a session before another may take over."""
+
+DURABILITY_TIMEOUT = 1.0
+"""Seconds a write waits for replicas (``durability="replicas"``/``"aof"``) before it raises
+`DurabilityError`. Well under SOCKET_TIMEOUT, so the wait never looks like a dead connection;
+a replica that keeps up confirms in about one network round trip."""
+
+PAGE = 1000
+"""Elements per read call of a big window, archive or export: about 0.3 ms of Redis time each,
+so no single command of a read blocks Redis for long, however big the session."""
+
+PRUNE_ON_CREATE = 8
+"""Past-due entries of its slot's ``live`` index that each ``create`` counts expired and
+announces, so expired sessions leave the index without anyone calling ``sweep()``."""

@@ -20,6 +20,7 @@
     ├── ImportFormatError    (also ValueError)  an export file that is malformed or truncated
     ├── ExportIncomplete                        export wrote every session but these (named)
     ├── StoreFullError                          Redis refused the write: out of memory
+    ├── DurabilityError                         written on the primary, too few replicas confirmed
     ├── UnsupportedServer                       Redis older than 7.0
     ├── PoolExhausted        (also redis ConnectionError)  no pooled connection free in time
     └── ScriptError                             a Lua script failed in a way not listed here
@@ -91,7 +92,29 @@ class StoreFullError(RedisessionError):
 
 
 class UnsupportedServer(RedisessionError):
-    """The Redis server cannot run redisession (older than 7.0)."""
+    """The Redis server cannot run redisession (older than 7.0), or not with the settings
+    asked for (``durability="aof"`` needs WAITAOF, Redis 7.2+)."""
+
+
+class DurabilityError(RedisessionError):
+    """The write WAS applied on the primary, but fewer than ``required`` replicas (or AOF
+    fsyncs) confirmed it within ``durability_timeout``: it may be lost if the primary fails now.
+
+    Attributes:
+        confirmed: how many replicas confirmed (for ``"aof"``: replicas whose AOF was fsynced,
+            or 0 when the primary's own AOF fsync was not confirmed).
+        required: ``min_replicas``.
+        result: what the call returns when the write is confirmed (its reply as stored).
+    """
+
+    def __init__(self, confirmed: int, required: int, result: object) -> None:
+        super().__init__(
+            f"the write was applied on the primary but only {confirmed} of the {required} "
+            f"required replica(s) confirmed it in time: it is not durable yet (a failover now "
+            f"could lose it); the call's result is in .result")
+        self.confirmed = confirmed
+        self.required = required
+        self.result = result
 
 
 class PoolExhausted(RedisessionError, RedisConnectionError):

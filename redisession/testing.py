@@ -13,14 +13,15 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import redis
 
-__all__ = ["RedisCluster3", "RedisSentinelSet", "RedisServer", "free_port", "redis_url_or_private",
-           "redis_server_binary"]
+__all__ = ["FastSentinelSet", "RedisCluster3", "RedisClusterReplicas", "RedisSentinelSet",
+           "RedisServer", "free_port", "redis_url_or_private", "redis_server_binary",
+           "wait_streaming"]
 
 
 def redis_server_binary() -> str:
@@ -209,6 +210,154 @@ class RedisCluster3:
         self.cleanup()
 
 
+class RedisClusterReplicas:
+    """A local Redis Cluster of three masters, each with one replica (for failover drills).
+
+    `promote` kills a master (SIGKILL) and makes its replica take over at once
+    (``CLUSTER FAILOVER TAKEOVER``), as an operator or the cluster's own election would.
+    """
+
+    def __init__(self) -> None:
+        conf = {"cluster-enabled": "yes", "cluster-node-timeout": "2000",
+                "cluster-config-file": "nodes.conf", "cluster-replica-validity-factor": "0"}
+        self.masters = [RedisServer(dict(conf)) for _ in range(3)]
+        self.replicas = [RedisServer(dict(conf)) for _ in range(3)]
+
+    @property
+    def nodes(self) -> list[RedisServer]:
+        return [*self.masters, *self.replicas]
+
+    @property
+    def url(self) -> str:
+        return f"redis+cluster://127.0.0.1:{self.masters[0].port}/0"
+
+    @staticmethod
+    def node_id(node: RedisServer) -> str:
+        with node.client() as c:
+            return str(c.execute_command("CLUSTER", "MYID").decode())
+
+    def start(self, timeout: float = 30.0) -> RedisClusterReplicas:
+        try:
+            for node in self.nodes:
+                node.start()
+            ranges = [(0, 5460), (5461, 10922), (10923, 16383)]
+            for node, (lo, hi) in zip(self.masters, ranges, strict=True):
+                with node.client() as c:
+                    c.execute_command("CLUSTER", "ADDSLOTSRANGE", lo, hi)
+            with self.masters[0].client() as c:
+                for node in self.nodes[1:]:
+                    c.execute_command("CLUSTER", "MEET", "127.0.0.1", node.port)
+            deadline = time.monotonic() + timeout
+            self._wait(deadline, lambda n: "cluster_known_nodes:6" in self._info(n))
+            for master, replica in zip(self.masters, self.replicas, strict=True):
+                master_id = self.node_id(master)
+                while True:  # the replica must have heard of its master first
+                    try:
+                        with replica.client() as c:
+                            c.execute_command("CLUSTER", "REPLICATE", master_id)
+                        break
+                    except redis.ResponseError:
+                        if time.monotonic() > deadline:
+                            raise
+                        time.sleep(0.1)
+            self._wait(deadline, lambda n: "cluster_state:ok" in self._info(n))
+            self._wait(deadline, self._synced, self.replicas)
+            for master in self.masters:
+                wait_streaming(master, deadline - time.monotonic())
+            return self
+        except BaseException:
+            self.cleanup()
+            raise
+
+    @staticmethod
+    def _info(node: RedisServer) -> str:
+        with node.client() as c:
+            return str(c.execute_command("CLUSTER", "INFO").decode())
+
+    @staticmethod
+    def _synced(node: RedisServer) -> bool:
+        with node.client() as c:
+            return bool(c.info("replication").get("master_link_status") == "up")
+
+    def _wait(self, deadline: float, ok: Callable[[RedisServer], bool],
+              nodes: Sequence[RedisServer] | None = None) -> None:
+        while not all(ok(n) for n in (nodes if nodes is not None else self.nodes)):
+            if time.monotonic() > deadline:
+                raise RuntimeError("cluster with replicas did not come up in time")
+            time.sleep(0.1)
+
+    @staticmethod
+    def _owns_slots(node: RedisServer, node_id: str) -> bool:
+        """True when ``node`` sees ``node_id`` as a master serving slots."""
+        with node.client() as c:
+            lines = c.execute_command("CLUSTER", "NODES").decode().splitlines()
+        return any(line.startswith(node_id) and "master" in line.split()[2]
+                   and len(line.split()) > 8 for line in lines)
+
+    def promote(self, index: int, stall: float = 0.0, timeout: float = 20.0) -> None:
+        """Kill master ``index`` and make its replica the master of its slots; then the two
+        swap places (the killed node restarts as an empty replica of the new master). With
+        ``stall``, the replica is stopped (SIGSTOP) that many seconds before the kill and
+        resumed after it, so it misses the master's last writes, as a lagging replica does."""
+        old, new = self.masters[index], self.replicas[index]
+        old_id = self.node_id(old)
+        if stall:
+            new.pause()
+            time.sleep(stall)
+        old.kill()
+        new.resume()
+        with new.client() as c:
+            c.execute_command("CLUSTER", "FAILOVER", "TAKEOVER")
+        deadline = time.monotonic() + timeout
+        while True:
+            with new.client() as c:
+                if c.info("replication").get("role") == "master":
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError("the replica did not take over")
+            time.sleep(0.05)
+        new_id = self.node_id(new)
+        self._wait(deadline, lambda n: n is old or self._owns_slots(n, new_id))
+        for node in self.nodes:  # the dead node's id: gone from every view of the cluster
+            if node is not old:
+                with node.client() as c:
+                    try:
+                        c.execute_command("CLUSTER", "FORGET", old_id)
+                    except redis.ResponseError:
+                        pass  # this node had already forgotten it
+        (old.dir / "nodes.conf").unlink(missing_ok=True)  # rejoin as a new, empty node
+        for f in old.dir.glob("*.rdb"):
+            f.unlink()
+        old.start()
+        with new.client() as c:
+            c.execute_command("CLUSTER", "MEET", "127.0.0.1", old.port)
+        self.masters[index], self.replicas[index] = new, old
+        while True:
+            try:
+                with old.client() as c:
+                    c.execute_command("CLUSTER", "REPLICATE", new_id)
+                break
+            except redis.ResponseError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        self._wait(deadline, self._synced, [old])
+        wait_streaming(new, deadline - time.monotonic())
+        # every node knows every other (and no ghost), so the next promote can take over
+        self._wait(deadline, lambda n: "cluster_known_nodes:6" in self._info(n)
+                   and "cluster_state:ok" in self._info(n))
+
+    def cleanup(self) -> None:
+        for node in self.nodes:
+            node.cleanup()
+
+    def __enter__(self) -> RedisClusterReplicas:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()
+
+
 class RedisSentinelSet:
     """A primary, one replica and one Sentinel monitoring them as ``mymaster``."""
 
@@ -262,6 +411,79 @@ class RedisSentinelSet:
 
     def __exit__(self, *exc: object) -> None:
         self.cleanup()
+
+
+class FastSentinelSet(RedisSentinelSet):
+    """`RedisSentinelSet` tuned for repeated failover drills: the primary is judged down
+    after 500 ms, and a failover may follow the previous one after 2 s (Sentinel waits twice
+    ``failover-timeout`` between failovers of one master)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        name = self.service
+        self.sentinel.sentinel_lines = [
+            f"sentinel monitor {name} 127.0.0.1 {self.primary.port} 1",
+            f"sentinel down-after-milliseconds {name} 500",
+            f"sentinel failover-timeout {name} 1000"]
+
+    def start(self, timeout: float = 20.0) -> FastSentinelSet:
+        super().start(timeout)
+        self._wait_streaming(time.monotonic() + timeout)
+        return self
+
+    def _wait_streaming(self, deadline: float) -> None:
+        wait_streaming(self.primary, deadline - time.monotonic())
+
+    def fail_over(self, stall: float = 0.2, timeout: float = 60.0) -> None:
+        """Stall the replica (SIGSTOP) ``stall`` s, kill -9 the primary, resume the replica,
+        wait for Sentinel to promote it, then restart the old primary (empty: no AOF) as the
+        new primary's replica and wait until it is in sync and known to Sentinel."""
+        old, new = self.primary, self.replica
+        new.pause()
+        time.sleep(stall)
+        old.kill()
+        new.resume()
+        deadline = time.monotonic() + timeout
+        while self.master_port() != new.port:
+            if time.monotonic() > deadline:
+                raise RuntimeError("Sentinel did not promote the replica in time")
+            time.sleep(0.05)
+        old.config["replicaof"] = f"127.0.0.1 {new.port}"
+        old.start()
+        self.primary, self.replica = new, old
+        while True:
+            with old.client() as c, self.sentinel.client() as s:
+                synced = c.info("replication").get("master_link_status") == "up"
+                known = [r for r in s.sentinel_slaves(self.service)
+                         if r["port"] == old.port and "s_down" not in r["flags"]]
+            if synced and known:
+                self._wait_streaming(deadline)
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the old primary did not come back as a replica in time "
+                                   f"(in sync: {synced}, known to Sentinel: {bool(known)})")
+            time.sleep(0.05)
+
+
+def wait_streaming(primary: RedisServer, timeout: float = 10.0, replicas: int = 1) -> None:
+    """Until ``primary`` streams its writes to ``replicas`` replicas. After a diskless sync
+    Redis 7 holds the stream back until the replica's first ACK (up to a second): a WAIT
+    before that counts no one, and a failover before that loses everything since the sync.
+    Probes with a 1-second key and WAIT, as a durable write would."""
+    deadline = time.monotonic() + timeout
+    probes = (f"redisession-testing:probe:{i}" for i in range(10**6))
+    probe = next(probes)
+    with primary.client() as c:
+        while True:
+            try:
+                c.set(probe, 1, px=1000)
+            except redis.exceptions.ResponseError:  # MOVED: on Cluster, a key of this node
+                probe = next(probes)
+                continue
+            if int(c.execute_command("WAIT", replicas, 100)) >= replicas:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError("the replica never acknowledged the replication stream")
 
 
 @contextmanager

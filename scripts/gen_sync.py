@@ -37,6 +37,12 @@ REPLACEMENTS = {
     "AsyncBrowseMixin": "BrowseMixin",  # issue 12 (the HTTP service)
     "AsyncStoreBase": "StoreBase",
     "resolve_async": "resolve_sync",
+    # one connection per script + WAIT (issue 9): hand-written twins in redisession/_nodes.py
+    "pipeline_async": "pipeline_sync",
+    "refresh_async": "refresh_sync",
+    "AsyncScriptRunner": "ScriptRunner",
+    "AsyncPagedMixin": "PagedMixin",
+    "AsyncUpkeepMixin": "UpkeepMixin",
     # connection pools
     "AsyncBlockingPool": "SyncBlockingPool",
     "AsyncBlockingSentinelPool": "SyncBlockingSentinelPool",

@@ -138,21 +138,23 @@ def test_retries_do_not_undo_later_writes(sync_store: SessionStore, raw: redis.R
 
 
 class _LostReply:
-    """Runs a script twice with the same keys and arguments and returns the second reply: what
-    the store sees when the first reply is lost and redis-py sends the command again."""
+    """Runs every script twice with the same keys and arguments and returns the second reply:
+    what the store sees when the first reply is lost and redis-py sends the command again.
+    Wraps the store's script runner (``_runner``), through which every script call goes."""
 
-    def __init__(self, script: Any) -> None:
-        self.script = script
+    def __init__(self, runner: Any) -> None:
+        self.runner = runner
 
-    def __call__(self, keys: list[str], args: list[Any]) -> Any:
-        self.script(keys=keys, args=args)
-        return self.script(keys=keys, args=args)
+    def __call__(self, script: Any, keys: list[str], args: list[Any]) -> Any:
+        self.runner(script, keys, args)
+        return self.runner(script, keys, args)
 
 
 class _AsyncLostReply(_LostReply):
-    async def __call__(self, keys: list[str], args: list[Any]) -> Any:  # type: ignore[override]
-        await self.script(keys=keys, args=args)
-        return await self.script(keys=keys, args=args)
+    async def __call__(self, script: Any, keys: list[str],  # type: ignore[override]
+                       args: list[Any]) -> Any:
+        await self.runner(script, keys, args)
+        return await self.runner(script, keys, args)
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -162,12 +164,12 @@ async def lossy(request: pytest.FixtureRequest, redis_url: str,
     if request.param == "sync":
         sync = SessionStore.from_url(redis_url, prefix=prefix, max_messages=3)
         store: Any = Awaitable(sync)
-        scripts, wrap, close = sync._scripts, _LostReply, sync.close
+        sync._runner = _LostReply(sync._runner)  # type: ignore[assignment]
+        close = sync.close
     else:
         astore = AsyncSessionStore.from_url(redis_url, prefix=prefix, max_messages=3)
-        store, scripts, wrap, close = astore, astore._scripts, _AsyncLostReply, None
-    for name in _ops_names():
-        setattr(scripts, name, wrap(getattr(scripts, name)))
+        store, close = astore, None
+        astore._runner = _AsyncLostReply(astore._runner)  # type: ignore[assignment]
     yield store
     if close is not None:
         close()

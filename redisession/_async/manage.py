@@ -20,6 +20,7 @@ from .._slots import slot_tag
 from ..errors import InvalidInput, SessionNotFound
 from ..models import Session
 from .base import AsyncStoreBase
+from .scripting import durable
 
 _BATCH = 200
 
@@ -29,18 +30,21 @@ class AsyncManageMixin(AsyncStoreBase):
 
     # -- the per-user index ----------------------------------------------------------------
 
-    async def _index(self, sid: str, user: str, ms: int, *, register: bool = False) -> None:
-        """After a write: move ``sid`` to ``ms`` in its user's index (never backwards) and,
-        for a new session, make sure `stats` knows its slot's counters."""
+    async def _index(self, sid: str, user: str, ms: int, *, register: bool = False,
+                     due: int | None = None) -> None:
+        """After a write: move ``sid`` to ``ms`` in its user's index (never backwards); for a
+        new session, make sure `stats` knows its slot's counters and `sweep` its slot (due at
+        ``due`` ms). Best effort: a failure is logged and counted, never raised."""
         if not register and not first_in_interval(self._indexed, sid):
             return
-        pipe = self.client.pipeline(transaction=False)
+        commands: list[tuple[Any, ...]] = []
         if register:
-            pipe.sadd(stats_shards(self.config.prefix), slot_tag(sid))
+            commands.append(("SADD", stats_shards(self.config.prefix), slot_tag(sid)))
+            commands.append(self._due(sid, 0 if due is None else due))
         if user:
-            pipe.zadd(user_sessions(self.config.prefix, user), {sid: ms}, gt=True)
-        if register or user:
-            await pipe.execute()
+            commands.append(("ZADD", user_sessions(self.config.prefix, user), "GT", ms, sid))
+        if not await self._followup(sid, "the index update", commands) and self._indexed:
+            self._indexed.pop(sid, None)  # try again on the next write
 
     async def _metas(self, sids: Iterable[str]) -> list[tuple[str, Session | None]]:
         """Each session's meta (None when it is gone, or unreadable: a corrupted session, left
@@ -120,6 +124,7 @@ class AsyncManageMixin(AsyncStoreBase):
 
     # -- state -----------------------------------------------------------------------------
 
+    @durable
     async def set_state(self, session_id: str, **values: Any) -> int:
         """Set session variables (JSON values) atomically; they live and expire with the session.
 
@@ -144,6 +149,7 @@ class AsyncManageMixin(AsyncStoreBase):
             raise SessionNotFound(session_id)
         return _manage.parse_state(fields)
 
+    @durable
     async def delete_state(self, session_id: str, *keys: str) -> int:
         """Remove session variables. Returns how many existed. Raises `SessionNotFound`."""
         if not keys:
@@ -151,6 +157,7 @@ class AsyncManageMixin(AsyncStoreBase):
         args = [*self._call(session_id), *(_manage.check_state_key(k) for k in keys)]
         return int((await self._run(self._scripts.delete_state, session_id, args))[1])
 
+    @durable
     async def incr_state(self, session_id: str, key: str, by: int | float = 1) -> int | float:
         """Add ``by`` to a numeric session variable (a missing one counts as 0), atomically.
 
@@ -190,6 +197,7 @@ class AsyncManageMixin(AsyncStoreBase):
         replies = await pipe.execute() if tags else []
         shards = [tuple(replies[3 * i:3 * i + 3]) for i in range(len(tags))]
         result = _manage.sum_stats(shards)
+        result.followup_failures = self._followup_failures
         info = self.cache_info()
         if info.maxsize:  # a store whose cache is on
             result.cache = info.model_dump()
@@ -205,6 +213,7 @@ class AsyncManageMixin(AsyncStoreBase):
             out.append(_text(key).split("{", 1)[1].rsplit("}", 1)[0])
         return sorted(out)
 
+    @durable
     async def delete_inactive(self, older_than: timedelta = timedelta(days=30),
                               user_id: str | None = None, batch: int = _BATCH) -> int:
         """Delete sessions with no activity for ``older_than``, ``batch`` at a time.

@@ -16,6 +16,7 @@ from .. import _integrity, _ops
 from .._keys import check_id, session_keys, user_sessions
 from ..models import RepairResult
 from .base import AsyncStoreBase
+from .scripting import durable
 
 log = logging.getLogger("redisession")
 
@@ -23,6 +24,7 @@ log = logging.getLogger("redisession")
 class AsyncRepairMixin(AsyncStoreBase):
     """``repair`` and the corruption check that ``repair_indexes`` (``sweep``) runs."""
 
+    @durable
     async def repair(self, session_id: str) -> RepairResult:
         """Rebuild a damaged session's meta from its lists, or delete what cannot be rebuilt.
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from redis.exceptions import NoPermissionError, ResponseError
 
-from .. import _cache, _connect, _ops, _pool
+from .. import _cache, _connect, _durability, _ops, _pool
 from .._cache import SnapshotCache
 from .._compat import AsyncRetry, redis_async
 from .._connect import RETRY_ON, backoff, check_server, client_kwargs, decodes_responses, plan
@@ -25,31 +25,33 @@ from .._keys import (
     session_keys,
     user_sessions,
 )
+from .._manage import now_ms as _now_ms
 from .._manage import with_summary
 from .._ops import MessageLike, Snapshot
 from .._scripts import Scripts
 from .._summarizer import Summarizer
 from ..config import ConnectionSettings, SessionConfig
 from ..defaults import EPOCH_CHECK_INTERVAL
-from ..errors import InvalidConfig, PoolExhausted, SessionCorrupted, SessionNotFound
+from ..errors import InvalidConfig, PoolExhausted
 from ..models import AppendResult, Message, Session
 from ..tokenizers import Tokenizer, estimate_tokens
 from .browse import AsyncBrowseMixin
 from .listener import Listener
 from .live import AsyncLiveMixin
 from .manage import AsyncManageMixin
+from .paged import AsyncPagedMixin
 from .repair import AsyncRepairMixin
+from .scripting import AsyncScriptRunner, durable, report
 from .summary import AsyncSummaryMixin
 from .transfer import AsyncTransferMixin
+from .upkeep import AsyncUpkeepMixin
 
 log = logging.getLogger("redisession")
 
-PLAIN_READS = frozenset({"window", "meta", "history"})
-"""Reads `_fetch_plain` serves; 'after' (the strict cache's delta read) stays a script."""
-
 
 class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
-                        AsyncTransferMixin, AsyncLiveMixin, AsyncRepairMixin):
+                        AsyncTransferMixin, AsyncLiveMixin, AsyncRepairMixin, AsyncPagedMixin,
+                        AsyncUpkeepMixin):
     """LLM conversation sessions in Redis, shared by every app instance that uses the same Redis.
 
     Args:
@@ -79,6 +81,10 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
         self._also_close: list[Any] = []  # the Sentinel clients from_url opened
         self._indexed = _ops.recent_set(self.config.index_interval)
         self._scripts = Scripts(client)
+        sc = self._scripts
+        self._runner = AsyncScriptRunner(client, self.config,
+                                         (sc.read, sc.read_touch, sc.read_page, sc.dump))
+        self._followup_failures = 0
         self._channel = events_channel(self.config.prefix) if self.config.events else ""
         self._ready = False
         c = self.config
@@ -149,9 +155,9 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
         except NoPermissionError:  # a least-privilege ACL user: INFO is optional
             self._listener.forbid_info()
         else:
-            problem = check_server(info)
-            if problem:
-                warnings.warn(problem, RuntimeWarning, stacklevel=3)
+            for problem in (check_server(info), _durability.check_server(self.config, info)):
+                if problem:
+                    warnings.warn(problem, RuntimeWarning, stacklevel=3)
         self._ready = True
         if self.config.sweep_interval:
             await self._listener.ensure_started()
@@ -170,7 +176,7 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
         keys = self._keys(sid)
         await self._ensure_ready()
         try:
-            reply = await script(keys=list(keys), args=args)
+            reply, short = await self._runner(script, list(keys), args)
         except NoPermissionError:  # the ACL user lacks a key or command: not a script failure
             raise
         except _pool.TOO_MANY as e:  # asyncio RedisCluster: no blocking pool, exhausted at once
@@ -180,26 +186,14 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
             raise _ops.map_error(e, sid) from e
         if self._cache is not None:
             self._after_script(script, sid)
+        report(short, reply)
         return reply
 
-    async def _fetch(self, sid: str, what: str = "window", after: int = 0) -> Snapshot:
-        if self._plain_reads and what in PLAIN_READS:
-            reply, parse = await self._fetch_plain(sid, what), _ops.parse_plain_read
-        else:
-            script = self._scripts.read_touch if self.config.touch_on_read else self._scripts.read
-            reply, parse = await self._run(script, sid, [what, after]), _ops.parse_read
-        try:
-            snap = parse(reply)
-        except (KeyError, ValueError, TypeError) as e:  # a meta the scripts would refuse too
-            raise SessionCorrupted(sid, f"meta or a message cannot be read ({e!r})") from e
-        if snap is None:
-            raise SessionNotFound(sid)
-        return snap
-
-    async def _fetch_plain(self, sid: str, what: str) -> list[Any]:
+    async def _fetch_plain(self, sid: str, what: str, limit: int = 0) -> list[Any]:
         """A read as one MULTI/EXEC round trip of plain commands: as atomic as the read
         script, but Redis sends the list as it is instead of copying every element into Lua
-        and back (about 2 µs of server CPU per element; 15x the LRANGE for 1000 messages)."""
+        and back (about 2 µs of server CPU per element; 15x the LRANGE for 1000 messages).
+        ``limit`` > 0: at most that many elements of each list (the first page)."""
         keys = self._keys(sid)
         await self._ensure_ready()
         try:
@@ -207,9 +201,9 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
                 pipe.hgetall(keys.meta)
                 pipe.pttl(keys.meta)
                 if what == "history":
-                    pipe.lrange(keys.arch, 0, -1)
+                    pipe.lrange(keys.arch, 0, limit - 1)
                 if what != "meta":
-                    pipe.lrange(keys.msgs, 0, -1)
+                    pipe.lrange(keys.msgs, 0, limit - 1)
                 reply = await pipe.execute()
         except NoPermissionError:  # as in _run: the ACL user lacks a key or command
             raise
@@ -225,6 +219,7 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
 
     # -- writes ----------------------------------------------------------------------------
 
+    @durable
     async def create(self, *, session_id: str | None = None, user_id: str | None = None,
                      name: str | None = None, metadata: dict[str, Any] | None = None,
                      ttl: int | None = None, lifetime: int | None = None,
@@ -252,12 +247,14 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
         generation = await self._generation(sid)
         reply = await self._run(self._scripts.create, sid, args)
         session = _ops.parse_meta(reply[0], int(reply[1]))
-        await self._index(sid, session.user_id or "",
-                          int(session.last_activity.timestamp() * 1000), register=True)
+        active = int(session.last_activity.timestamp() * 1000)
+        await self._index(sid, session.user_id or "", active, register=True,
+                          due=active + int(reply[1]))
         if self._cache is not None and session.version == 1:
             self._cache_write(sid, (session, []), generation, _ops.write_tag(reply[0]))
         return session
 
+    @durable
     async def append(self, session_id: str, *messages: MessageLike) -> AppendResult:
         """Append messages to the window and trim it, in one atomic round trip.
 
@@ -292,6 +289,7 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
         """Append one message: ``add(sid, "user", "Hello")``; extra Message fields as keywords."""
         return await self.append(session_id, {"role": role, "content": content, **fields})
 
+    @durable
     async def touch(self, session_id: str, ttl: int | None = None) -> float:
         """Refresh the sliding TTL of every key of the session, optionally setting a new one.
 
@@ -302,10 +300,14 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
         args = [*self._call(session_id), "" if ttl is None else ttl,
                 int(self.config.touch_events)]
         remaining = int(await self._run(self._scripts.touch, session_id, args))
+        if ttl is not None:  # the expiry may have moved earlier than the slot is filed for
+            await self._followup(session_id, "the due index update",
+                                 [self._due(session_id, _now_ms() + remaining)])
         if self._cache is not None:  # TTL fields changed without a new version
             self._cache.mark_stale(session_id)
         return remaining / 1000
 
+    @durable
     async def clear(self, session_id: str) -> int:
         """Remove every message (window and archive); the session, its state and counters stay.
 
@@ -317,6 +319,7 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
             self._cache.mark_stale(session_id)
         return int(reply[1])
 
+    @durable
     async def delete(self, session_id: str) -> bool:
         """Delete the session and all its keys. Returns False if there was nothing to delete."""
         existed, user = await self._run(self._scripts.delete, session_id,
@@ -324,8 +327,8 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
         if self._cache is not None:
             self._cache.discard(session_id)
         if user:
-            await self.client.zrem(user_sessions(self.config.prefix, _ops._text(user)),
-                                   session_id)
+            await self._followup(session_id, "the user index removal", [
+                ("ZREM", user_sessions(self.config.prefix, _ops._text(user)), session_id)])
         return bool(existed)
 
     # -- reads -----------------------------------------------------------------------------
@@ -354,10 +357,14 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
         defaults to the session's (or the store's) ``max_tokens``. A rolling summary, if the
         session has one, comes first as a system message and counts against the budget.
         """
-        snap = await self._read(session_id)
-        budget = max_tokens
-        if budget is None:
-            budget = snap.session.max_tokens or self.config.max_tokens
+        if max_tokens is not None:
+            _ops.check_budget(max_tokens)
+        if self._cache is None:  # from the newest end, only as far back as the budget needs
+            snap, budget = await self._tail(session_id, max_tokens)
+        else:
+            snap = await self._read(session_id)
+            budget = max_tokens if max_tokens is not None else \
+                snap.session.max_tokens or self.config.max_tokens
         return with_summary(snap.session, snap.messages, budget)
 
     # -- lifecycle -------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from ..errors import InvalidInput, SummaryConflict
 from ..models import Message, SummaryResult
 from ..tokenizers import count_message
 from .base import AsyncStoreBase
+from .scripting import durable
 
 log = logging.getLogger("redisession")
 
@@ -26,6 +27,7 @@ log = logging.getLogger("redisession")
 class AsyncSummaryMixin(AsyncStoreBase):
     """``summarize`` and the automatic summarization after ``append``."""
 
+    @durable
     async def summarize(self, session_id: str, summarizer: Summarizer | None = None, *,
                         keep_tokens: int | None = None) -> SummaryResult:
         """Fold the messages trimmed out of the window since the last summary into it.

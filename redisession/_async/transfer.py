@@ -18,6 +18,7 @@ from .._keys import check_id, user_sessions
 from .._ops import _text
 from ..errors import ExportIncomplete, ImportFormatError, SessionNotFound
 from .base import AsyncStoreBase
+from .scripting import durable
 
 Progress = Callable[[int], None]
 """Called with the number of sessions done so far."""
@@ -70,7 +71,7 @@ class AsyncTransferMixin(AsyncStoreBase):
             out = _open(path_or_file, "w", stack)
             out.write(_transfer.header_line(self.config.prefix))
             for sid in sids:
-                dump = await self._run(self._scripts.dump, sid, [])
+                dump = await self._dump(sid)
                 if not dump:
                     if explicit:
                         raise SessionNotFound(sid)
@@ -90,6 +91,7 @@ class AsyncTransferMixin(AsyncStoreBase):
             raise ExportIncomplete(count, skipped)
         return count
 
+    @durable
     async def import_sessions(self, path_or_file: str | Path | IO[str], overwrite: bool = False,
                               progress: Progress | None = None) -> int:
         """Read a file written by `export_sessions`; each session is written atomically.

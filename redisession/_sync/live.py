@@ -1,5 +1,5 @@
 # Generated from redisession/_async by scripts/gen_sync.py: do not edit.
-"""The live half of a store: local cache reads, events (subscribe, events) and expiry sweeps.
+"""The live half of a store: local cache reads and events (subscribe, events).
 
 A mixin of `AsyncSessionStore` (in store.py), kept apart so that file stays about sessions.
 """
@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .. import _cache, _ops
+from .. import _cache
 from .._bg import STOP
 from .._cache import CacheInfo
-from .._keys import check_id, session_events_channel, stats_key
+from .._keys import check_id, session_events_channel
 from .._ops import Snapshot
 from ..errors import InvalidConfig, SessionNotFound
 from ..events import Event
@@ -22,7 +22,7 @@ from .listener import follow
 
 
 class LiveMixin(StoreBase):
-    """Cached reads, `subscribe`, `events`, `sweep` and `cache_info` of the store."""
+    """Cached reads, `subscribe`, `events` and `cache_info` of the store."""
 
     def _after_script(self, script: Any, sid: str) -> None:
         """After any script: the writer's own entry for scripts that do not update it
@@ -161,26 +161,3 @@ class LiveMixin(StoreBase):
                     yield item
         finally:
             self._listener.queues.remove(q)
-
-    def sweep(self) -> list[str]:
-        """Publish ``expired`` for every session that expired since the last sweep, once each
-        whichever instance sweeps, and count it in `stats`.
-
-        The scripts record each session's expiry time in its slot's ``live`` ZSET in the same
-        step that sets its TTL; one script per slot (``expire_slot.lua``) takes what is past due
-        and publishes. Any store may sweep (a cron job, ``redisession sweep``); with
-        ``sweep_interval=N`` the listener sweeps every N seconds, so an ``expired`` event comes
-        at most about N seconds after the session expired.
-
-        Returns:
-            The ids of the sessions this call reported expired.
-        """
-        self._ensure_ready()
-        args = _ops.expire_args(self.config.prefix, self.config.events,
-                                self.config.session_events)
-        reported: list[str] = []
-        for tag in self._shards():
-            key = stats_key(self.config.prefix, tag)
-            gone = self._scripts.expire_slot(keys=[key, f"{key}:live"], args=args)
-            reported += [_ops._text(sid) for sid in gone]
-        return reported

@@ -21,6 +21,7 @@ from .._slots import slot_tag
 from ..errors import InvalidInput, SessionNotFound
 from ..models import Session
 from .base import StoreBase
+from .scripting import durable
 
 _BATCH = 200
 
@@ -30,18 +31,21 @@ class ManageMixin(StoreBase):
 
     # -- the per-user index ----------------------------------------------------------------
 
-    def _index(self, sid: str, user: str, ms: int, *, register: bool = False) -> None:
-        """After a write: move ``sid`` to ``ms`` in its user's index (never backwards) and,
-        for a new session, make sure `stats` knows its slot's counters."""
+    def _index(self, sid: str, user: str, ms: int, *, register: bool = False,
+                     due: int | None = None) -> None:
+        """After a write: move ``sid`` to ``ms`` in its user's index (never backwards); for a
+        new session, make sure `stats` knows its slot's counters and `sweep` its slot (due at
+        ``due`` ms). Best effort: a failure is logged and counted, never raised."""
         if not register and not first_in_interval(self._indexed, sid):
             return
-        pipe = self.client.pipeline(transaction=False)
+        commands: list[tuple[Any, ...]] = []
         if register:
-            pipe.sadd(stats_shards(self.config.prefix), slot_tag(sid))
+            commands.append(("SADD", stats_shards(self.config.prefix), slot_tag(sid)))
+            commands.append(self._due(sid, 0 if due is None else due))
         if user:
-            pipe.zadd(user_sessions(self.config.prefix, user), {sid: ms}, gt=True)
-        if register or user:
-            pipe.execute()
+            commands.append(("ZADD", user_sessions(self.config.prefix, user), "GT", ms, sid))
+        if not self._followup(sid, "the index update", commands) and self._indexed:
+            self._indexed.pop(sid, None)  # try again on the next write
 
     def _metas(self, sids: Iterable[str]) -> list[tuple[str, Session | None]]:
         """Each session's meta (None when it is gone, or unreadable: a corrupted session, left
@@ -121,6 +125,7 @@ class ManageMixin(StoreBase):
 
     # -- state -----------------------------------------------------------------------------
 
+    @durable
     def set_state(self, session_id: str, **values: Any) -> int:
         """Set session variables (JSON values) atomically; they live and expire with the session.
 
@@ -145,6 +150,7 @@ class ManageMixin(StoreBase):
             raise SessionNotFound(session_id)
         return _manage.parse_state(fields)
 
+    @durable
     def delete_state(self, session_id: str, *keys: str) -> int:
         """Remove session variables. Returns how many existed. Raises `SessionNotFound`."""
         if not keys:
@@ -152,6 +158,7 @@ class ManageMixin(StoreBase):
         args = [*self._call(session_id), *(_manage.check_state_key(k) for k in keys)]
         return int((self._run(self._scripts.delete_state, session_id, args))[1])
 
+    @durable
     def incr_state(self, session_id: str, key: str, by: int | float = 1) -> int | float:
         """Add ``by`` to a numeric session variable (a missing one counts as 0), atomically.
 
@@ -191,6 +198,7 @@ class ManageMixin(StoreBase):
         replies = pipe.execute() if tags else []
         shards = [tuple(replies[3 * i:3 * i + 3]) for i in range(len(tags))]
         result = _manage.sum_stats(shards)
+        result.followup_failures = self._followup_failures
         info = self.cache_info()
         if info.maxsize:  # a store whose cache is on
             result.cache = info.model_dump()
@@ -206,6 +214,7 @@ class ManageMixin(StoreBase):
             out.append(_text(key).split("{", 1)[1].rsplit("}", 1)[0])
         return sorted(out)
 
+    @durable
     def delete_inactive(self, older_than: timedelta = timedelta(days=30),
                               user_id: str | None = None, batch: int = _BATCH) -> int:
         """Delete sessions with no activity for ``older_than``, ``batch`` at a time.

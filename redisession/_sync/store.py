@@ -13,7 +13,7 @@ from typing import Any
 
 from redis.exceptions import NoPermissionError, ResponseError
 
-from .. import _cache, _connect, _ops, _pool
+from .. import _cache, _connect, _durability, _ops, _pool
 from .._cache import SnapshotCache
 from .._compat import SyncRetry, redis_sync
 from .._connect import RETRY_ON, backoff, check_server, client_kwargs, decodes_responses, plan
@@ -26,31 +26,33 @@ from .._keys import (
     session_keys,
     user_sessions,
 )
+from .._manage import now_ms as _now_ms
 from .._manage import with_summary
 from .._ops import MessageLike, Snapshot
 from .._scripts import Scripts
 from .._summarizer import Summarizer
 from ..config import ConnectionSettings, SessionConfig
 from ..defaults import EPOCH_CHECK_INTERVAL
-from ..errors import InvalidConfig, PoolExhausted, SessionCorrupted, SessionNotFound
+from ..errors import InvalidConfig, PoolExhausted
 from ..models import AppendResult, Message, Session
 from ..tokenizers import Tokenizer, estimate_tokens
 from .browse import BrowseMixin
 from .listener import Listener
 from .live import LiveMixin
 from .manage import ManageMixin
+from .paged import PagedMixin
 from .repair import SyncRepairMixin
+from .scripting import ScriptRunner, durable, report
 from .summary import SummaryMixin
 from .transfer import TransferMixin
+from .upkeep import UpkeepMixin
 
 log = logging.getLogger("redisession")
 
-PLAIN_READS = frozenset({"window", "meta", "history"})
-"""Reads `_fetch_plain` serves; 'after' (the strict cache's delta read) stays a script."""
-
 
 class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
-                        TransferMixin, LiveMixin, SyncRepairMixin):
+                        TransferMixin, LiveMixin, SyncRepairMixin, PagedMixin,
+                        UpkeepMixin):
     """LLM conversation sessions in Redis, shared by every app instance that uses the same Redis.
 
     Args:
@@ -80,6 +82,10 @@ class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
         self._also_close: list[Any] = []  # the Sentinel clients from_url opened
         self._indexed = _ops.recent_set(self.config.index_interval)
         self._scripts = Scripts(client)
+        sc = self._scripts
+        self._runner = ScriptRunner(client, self.config,
+                                         (sc.read, sc.read_touch, sc.read_page, sc.dump))
+        self._followup_failures = 0
         self._channel = events_channel(self.config.prefix) if self.config.events else ""
         self._ready = False
         c = self.config
@@ -150,9 +156,9 @@ class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
         except NoPermissionError:  # a least-privilege ACL user: INFO is optional
             self._listener.forbid_info()
         else:
-            problem = check_server(info)
-            if problem:
-                warnings.warn(problem, RuntimeWarning, stacklevel=3)
+            for problem in (check_server(info), _durability.check_server(self.config, info)):
+                if problem:
+                    warnings.warn(problem, RuntimeWarning, stacklevel=3)
         self._ready = True
         if self.config.sweep_interval:
             self._listener.ensure_started()
@@ -171,7 +177,7 @@ class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
         keys = self._keys(sid)
         self._ensure_ready()
         try:
-            reply = script(keys=list(keys), args=args)
+            reply, short = self._runner(script, list(keys), args)
         except NoPermissionError:  # the ACL user lacks a key or command: not a script failure
             raise
         except _pool.TOO_MANY as e:  # asyncio RedisCluster: no blocking pool, exhausted at once
@@ -181,26 +187,14 @@ class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
             raise _ops.map_error(e, sid) from e
         if self._cache is not None:
             self._after_script(script, sid)
+        report(short, reply)
         return reply
 
-    def _fetch(self, sid: str, what: str = "window", after: int = 0) -> Snapshot:
-        if self._plain_reads and what in PLAIN_READS:
-            reply, parse = self._fetch_plain(sid, what), _ops.parse_plain_read
-        else:
-            script = self._scripts.read_touch if self.config.touch_on_read else self._scripts.read
-            reply, parse = self._run(script, sid, [what, after]), _ops.parse_read
-        try:
-            snap = parse(reply)
-        except (KeyError, ValueError, TypeError) as e:  # a meta the scripts would refuse too
-            raise SessionCorrupted(sid, f"meta or a message cannot be read ({e!r})") from e
-        if snap is None:
-            raise SessionNotFound(sid)
-        return snap
-
-    def _fetch_plain(self, sid: str, what: str) -> list[Any]:
+    def _fetch_plain(self, sid: str, what: str, limit: int = 0) -> list[Any]:
         """A read as one MULTI/EXEC round trip of plain commands: as atomic as the read
         script, but Redis sends the list as it is instead of copying every element into Lua
-        and back (about 2 µs of server CPU per element; 15x the LRANGE for 1000 messages)."""
+        and back (about 2 µs of server CPU per element; 15x the LRANGE for 1000 messages).
+        ``limit`` > 0: at most that many elements of each list (the first page)."""
         keys = self._keys(sid)
         self._ensure_ready()
         try:
@@ -208,9 +202,9 @@ class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
                 pipe.hgetall(keys.meta)
                 pipe.pttl(keys.meta)
                 if what == "history":
-                    pipe.lrange(keys.arch, 0, -1)
+                    pipe.lrange(keys.arch, 0, limit - 1)
                 if what != "meta":
-                    pipe.lrange(keys.msgs, 0, -1)
+                    pipe.lrange(keys.msgs, 0, limit - 1)
                 reply = pipe.execute()
         except NoPermissionError:  # as in _run: the ACL user lacks a key or command
             raise
@@ -226,6 +220,7 @@ class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
 
     # -- writes ----------------------------------------------------------------------------
 
+    @durable
     def create(self, *, session_id: str | None = None, user_id: str | None = None,
                      name: str | None = None, metadata: dict[str, Any] | None = None,
                      ttl: int | None = None, lifetime: int | None = None,
@@ -253,12 +248,14 @@ class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
         generation = self._generation(sid)
         reply = self._run(self._scripts.create, sid, args)
         session = _ops.parse_meta(reply[0], int(reply[1]))
-        self._index(sid, session.user_id or "",
-                          int(session.last_activity.timestamp() * 1000), register=True)
+        active = int(session.last_activity.timestamp() * 1000)
+        self._index(sid, session.user_id or "", active, register=True,
+                          due=active + int(reply[1]))
         if self._cache is not None and session.version == 1:
             self._cache_write(sid, (session, []), generation, _ops.write_tag(reply[0]))
         return session
 
+    @durable
     def append(self, session_id: str, *messages: MessageLike) -> AppendResult:
         """Append messages to the window and trim it, in one atomic round trip.
 
@@ -293,6 +290,7 @@ class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
         """Append one message: ``add(sid, "user", "Hello")``; extra Message fields as keywords."""
         return self.append(session_id, {"role": role, "content": content, **fields})
 
+    @durable
     def touch(self, session_id: str, ttl: int | None = None) -> float:
         """Refresh the sliding TTL of every key of the session, optionally setting a new one.
 
@@ -303,10 +301,14 @@ class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
         args = [*self._call(session_id), "" if ttl is None else ttl,
                 int(self.config.touch_events)]
         remaining = int(self._run(self._scripts.touch, session_id, args))
+        if ttl is not None:  # the expiry may have moved earlier than the slot is filed for
+            self._followup(session_id, "the due index update",
+                                 [self._due(session_id, _now_ms() + remaining)])
         if self._cache is not None:  # TTL fields changed without a new version
             self._cache.mark_stale(session_id)
         return remaining / 1000
 
+    @durable
     def clear(self, session_id: str) -> int:
         """Remove every message (window and archive); the session, its state and counters stay.
 
@@ -318,6 +320,7 @@ class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
             self._cache.mark_stale(session_id)
         return int(reply[1])
 
+    @durable
     def delete(self, session_id: str) -> bool:
         """Delete the session and all its keys. Returns False if there was nothing to delete."""
         existed, user = self._run(self._scripts.delete, session_id,
@@ -325,8 +328,8 @@ class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
         if self._cache is not None:
             self._cache.discard(session_id)
         if user:
-            self.client.zrem(user_sessions(self.config.prefix, _ops._text(user)),
-                                   session_id)
+            self._followup(session_id, "the user index removal", [
+                ("ZREM", user_sessions(self.config.prefix, _ops._text(user)), session_id)])
         return bool(existed)
 
     # -- reads -----------------------------------------------------------------------------
@@ -355,10 +358,14 @@ class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
         defaults to the session's (or the store's) ``max_tokens``. A rolling summary, if the
         session has one, comes first as a system message and counts against the budget.
         """
-        snap = self._read(session_id)
-        budget = max_tokens
-        if budget is None:
-            budget = snap.session.max_tokens or self.config.max_tokens
+        if max_tokens is not None:
+            _ops.check_budget(max_tokens)
+        if self._cache is None:  # from the newest end, only as far back as the budget needs
+            snap, budget = self._tail(session_id, max_tokens)
+        else:
+            snap = self._read(session_id)
+            budget = max_tokens if max_tokens is not None else \
+                snap.session.max_tokens or self.config.max_tokens
         return with_summary(snap.session, snap.messages, budget)
 
     # -- lifecycle -------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from ..errors import InvalidInput, SummaryConflict
 from ..models import Message, SummaryResult
 from ..tokenizers import count_message
 from .base import StoreBase
+from .scripting import durable
 
 log = logging.getLogger("redisession")
 
@@ -27,6 +28,7 @@ log = logging.getLogger("redisession")
 class SummaryMixin(StoreBase):
     """``summarize`` and the automatic summarization after ``append``."""
 
+    @durable
     def summarize(self, session_id: str, summarizer: Summarizer | None = None, *,
                         keep_tokens: int | None = None) -> SummaryResult:
         """Fold the messages trimmed out of the window since the last summary into it.

@@ -1,0 +1,125 @@
+"""Running one Lua script: EVALSHA, EVAL when the script cache lost it, and with durability
+on, the WAIT (or WAITAOF) after it on the same connection.
+
+The sync twin in ``redisession/_sync/scripting.py`` is generated from this file.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar, cast
+
+from redis.exceptions import (
+    AskError,
+    ClusterDownError,
+    ConnectionError,
+    MovedError,
+    NoScriptError,
+    TimeoutError,
+    TryAgainError,
+)
+
+from .. import _durability
+from .._nodes import is_cluster, pipeline_async, refresh_async
+from ..config import SessionConfig
+from ..errors import DurabilityError
+
+ATTEMPTS = 8
+"""Tries of a durable call on Cluster while a failover moves the slot (about 6 s in all)."""
+
+_MOVED = (MovedError, AskError, ClusterDownError, TryAgainError)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def durable(method: F) -> F:
+    """Mark a public write method: a write it made that replicas did not confirm raises
+    `DurabilityError` once, at the end, carrying what the method returned (its index and
+    cache follow-ups have run: the write is on the primary). Nested calls report outward."""
+
+    @functools.wraps(method)
+    async def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if self.config.durability == "none" or _durability.SHORTFALLS.get() is not None:
+            return await method(self, *args, **kwargs)
+        token = _durability.SHORTFALLS.set([])
+        try:
+            result = await method(self, *args, **kwargs)
+            short = _durability.SHORTFALLS.get()
+        finally:
+            _durability.SHORTFALLS.reset(token)
+        if short:
+            confirmed, required = min(short)
+            raise DurabilityError(confirmed, required, result)
+        return result
+
+    return cast(F, call)
+
+
+def report(short: tuple[int, int] | None, reply: Any) -> None:
+    """Record a shortfall for the enclosing `durable` call, or raise now outside of one."""
+    if short is None:
+        return
+    pending = _durability.SHORTFALLS.get()
+    if pending is None:
+        raise DurabilityError(short[0], short[1], reply)
+    pending.append(short)
+
+
+class AsyncScriptRunner:
+    """Calls scripts for a store: ``reply, shortfall = await runner(script, keys, args)``.
+
+    Args:
+        client: the store's redis-py client.
+        config: its settings (``durability``, ``min_replicas``, ``durability_timeout``).
+        no_wait: registered scripts that never wait for replicas (reads, export).
+    """
+
+    def __init__(self, client: Any, config: SessionConfig, no_wait: Iterable[Any]) -> None:
+        self.client = client
+        self.config = config
+        self._wait = _durability.wait_command(config)
+        self._no_wait = {s.sha for s in no_wait}
+
+    async def __call__(self, script: Any, keys: list[str],
+                       args: list[Any]) -> tuple[Any, tuple[int, int] | None]:
+        if self._wait is None or script.sha in self._no_wait:
+            return await self.plain(script, keys, args), None
+        return await self._durable(script, keys, args)
+
+    async def plain(self, script: Any, keys: list[str], args: list[Any]) -> Any:
+        """EVALSHA; on NOSCRIPT, EVAL with the source, which always runs and caches it again
+        (redis-py's own Script reloads once: a second flush in between reached the caller)."""
+        try:
+            return await self.client.evalsha(script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return await self.client.eval(script.script, len(keys), *keys, *args)
+
+    async def _durable(self, script: Any, keys: list[str],
+                       args: list[Any]) -> tuple[Any, tuple[int, int] | None]:
+        assert self._wait is not None
+        call: tuple[Any, ...] = ("EVALSHA", script.sha, len(keys), *keys, *args)
+        barrier = _durability.barrier(keys[0])
+        attempt = 0
+        while True:
+            attempt += 1
+            last = attempt >= ATTEMPTS
+            try:
+                reply, _, waited = await pipeline_async(self.client, keys[0],
+                                                        [call, barrier, self._wait])
+            except (ConnectionError, TimeoutError):
+                if last or not is_cluster(self.client):
+                    raise  # standalone and Sentinel: redis-py's pipeline retried already
+                await refresh_async(self.client, min(1.0, 0.05 * 2 ** attempt))
+                continue
+            if isinstance(reply, NoScriptError):  # nothing ran: send the source this time
+                call = ("EVAL", script.script, *call[2:])
+                continue
+            if isinstance(reply, _MOVED) and not last:  # a failover moved the slot
+                await refresh_async(self.client, min(1.0, 0.05 * 2 ** attempt))
+                continue
+            if isinstance(reply, Exception):
+                raise reply
+            if isinstance(waited, Exception):
+                raise waited
+            return reply, _durability.shortfall(self.config, waited)

@@ -1,0 +1,109 @@
+"""Pure steps of paged reads (no IO): a big window, archive or export is read ``PAGE``
+elements per call, by seq, so no single command blocks Redis for long and appends between
+pages cannot shift them (lua/read_page.lua).
+
+A paged read is consistent when what it stitched together is what the session held at the
+last page: elements trimmed while it paged are dropped (seq below the last page's head), and
+the count must match the last page's total, else the read starts again (a clear, a summary or
+an import changed the session in place).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+
+from . import defaults
+from ._codec import decode_elements
+from ._ops import Snapshot, parse_meta, write_tag
+from .errors import SessionCorrupted
+from .models import Session
+
+PAGE = defaults.PAGE
+"""Read at call time, so a test may set a small one."""
+RESTARTS = 3
+"""Paged reads started again before the last try reads in one call (correct, but as slow as
+the session is big): only a session changed in place on every page gets there."""
+
+
+def seq_of(element: bytes) -> int:
+    """The seq in a stored element's header, without decoding its body."""
+    unpacker = msgpack.Unpacker(raw=False)
+    unpacker.feed(element[:32])
+    return int(unpacker.unpack()[0])
+
+
+@dataclass
+class Page:
+    """One reply of read_page.lua."""
+
+    session: Session
+    meta: Any
+    """The meta hash as the script returned it (for export)."""
+    pttl: int
+    head: int
+    total: int
+    elements: list[bytes]
+
+
+def _corrupted(sid: str, e: Exception) -> SessionCorrupted:
+    return SessionCorrupted(sid, f"meta or a message cannot be read ({e!r})")
+
+
+def parse_page(sid: str, reply: Sequence[Any]) -> Page | None:
+    if not reply:
+        return None
+    try:
+        session = parse_meta(reply[0], int(reply[1]))
+    except (KeyError, ValueError, TypeError) as e:  # a meta the scripts would refuse too
+        raise _corrupted(sid, e) from e
+    return Page(session, reply[0], int(reply[1]), int(reply[2]), int(reply[3]), list(reply[4:]))
+
+
+def snapshot(sid: str, meta: Any, pttl: Any, elements: Sequence[bytes],
+             partial: bool = False) -> Snapshot:
+    """A read's `Snapshot` (with the write tag); `SessionCorrupted` when it cannot be read."""
+    try:
+        return Snapshot(parse_meta(meta, int(pttl)), decode_elements(elements), partial,
+                        w=write_tag(meta))
+    except (KeyError, ValueError, TypeError) as e:
+        raise _corrupted(sid, e) from e
+
+
+class Stitch:
+    """Elements of consecutive pages, oldest first; ``after`` is where the next page starts."""
+
+    def __init__(self, elements: Sequence[bytes]) -> None:
+        self.elements = list(elements)
+
+    @property
+    def after(self) -> int:
+        return seq_of(self.elements[-1])
+
+    def add(self, page: Page) -> bool:
+        """Take one page; True when it was the last one. Pages hold seqs above ``after`` only,
+        so the elements stay in order; a page that does not start at ``after + 1`` follows a
+        gap (archive and window apart) or a trim (what came next is gone: `final` drops what
+        the session no longer holds, and the cache's merge checks a delta)."""
+        self.elements += page.elements
+        return len(page.elements) < PAGE
+
+    def final(self, last: Page) -> list[bytes] | None:
+        """The elements the session held at ``last``, or None when they do not add up."""
+        keep = [e for e in self.elements if seq_of(e) >= last.head]
+        return keep if len(keep) == last.total else None
+
+
+def tokens_of(element: bytes) -> int:
+    unpacker = msgpack.Unpacker(raw=False)
+    unpacker.feed(element[:32])
+    return int(unpacker.unpack()[1])
+
+
+def budget_met(elements: Sequence[bytes], budget: int) -> bool:
+    """True when the newest ``elements`` already hold more than ``budget`` tokens: a context
+    of that budget never reaches further back (``select_context`` stops there)."""
+    return sum(tokens_of(e) for e in elements) > budget
