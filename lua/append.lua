@@ -6,6 +6,9 @@ ARGV  [1] events channel ('' = none)   [2] call id   [3] dedup TTL ms   (lib/ses
       [7] name hint: the session's name if it has none yet ('' = none)
       [8] k, the number of messages, then 4 arguments per message:
           id, tokens (integer >= 0), kind (0 plain, 1 assistant tool call, 2 tool result), body
+      then the bookkeeping counters of lib/books (4 + 2 t arguments; none = all zero)
+      then, to commit a streaming reply (lib/reply; k = 1, the message id is the reply's rid):
+          the reply's push count; KEYS[10..12] are then its reply, text and replies keys
 Returns  {v, first_seq, last_seq, n, tokens, trimmed, duplicate, trimmed_through_seq,
           user, now_ms}   (user and time: for the per-user index the client updates next)
          n and tokens are the window's after trimming; duplicate = 1 when this call is a retry of
@@ -14,9 +17,12 @@ Returns  {v, first_seq, last_seq, n, tokens, trimmed, duplicate, trimmed_through
 Errors   RS_NOT_FOUND no such session;  RS_INVALID malformed arguments
          RS_ID_CONFLICT the first message id belongs to a stored call whose other ids differ
          RS_CORRUPTED meta or the window is damaged (see lib/session)
+         RS_INACTIVE the session is deactivated;  RS_GONE (commit) the reply no longer streams
          (all raised before the first write: nothing is written)
-Events   appended {type, sid, v, w, seq, first_seq, count, n, tokens, ts}
+Events   appended {type, sid, v, w, seq, first_seq, count, n, tokens, tokens_in, tokens_out,
+                   tool_calls, ts}
          trimmed  {type, sid, v, w, count, through_seq, n, tokens, ts}   (when trimming happened)
+         reply_committed {type, sid, rid, v, w, seq, off, ts}             (commit)
 Trimming drops the oldest messages while the window holds more than max_messages or more than
 max_tokens (the limits never drop the newest message), then keeps dropping while the window
 would start on a tool result, so a tool result never outlives the assistant call it answers. Dropped
@@ -24,14 +30,18 @@ messages move to arch, capped at max_history (0 = dropped for good). Which messa
 from their headers before anything is written.
 ]]
 --- @include "lib/session"
+--- @include "lib/reply"
+--- @include "lib/books"
 
 local meta, msgs, arch = KEYS[1], KEYS[2], KEYS[3]
 local channel, name_hint = ARGV[1], ARGV[7]
 local call, dedup_ttl = call_args()
 local k = int_arg(ARGV[8], 'message count')
 if k == 0 then fail('RS_INVALID', 'append needs at least one message') end
-if #ARGV ~= 8 + 4 * k then
-  fail('RS_INVALID', 'expected ' .. (8 + 4 * k) .. ' arguments for ' .. k .. ' messages, got ' .. #ARGV)
+local books = read_books(8 + 4 * k)
+local commit_n = ARGV[books.next]
+if #ARGV ~= books.next - 1 + (commit_n and 1 or 0) or (commit_n and k ~= 1) then
+  fail('RS_INVALID', 'expected ' .. (books.next - 1) .. ' arguments for ' .. k .. ' messages, got ' .. #ARGV)
 end
 
 -- Validate everything before the first write: Redis does not roll a script back.
@@ -54,7 +64,8 @@ if k > 1 then digest = '|' .. redis.sha1hex(table.concat(ids, '\0')) end
 -- Everything the script needs from meta, in one call, each field named once.
 local f = redis.call('HMGET', meta, 'id', 'seq', 'n', 'tokens', 'name',
   'max_messages', 'max_tokens', 'max_history', 'user', 'v',
-  'total_messages', 'total_tokens', 'total_trimmed', 'ttl', 'deadline', 'expires', 'dr')
+  'total_messages', 'total_tokens', 'total_trimmed', 'ttl', 'deadline', 'expires', 'dr',
+  'state', 'tin', 'tout')
 local sid, name, user, rotated = f[1], f[5], f[9], f[17]
 if not sid then fail('RS_NOT_FOUND', 'no session with this id') end
 
@@ -73,6 +84,7 @@ if seen then
   return reply
 end
 
+if f[18] == 'inactive' then fail('RS_INACTIVE', 'the session is deactivated') end
 local seq, n_before, tokens_before = num(f[2], 'seq'), num(f[3], 'n'), num(f[4], 'tokens')
 local v = num(f[10], 'v') + 1
 local totals = {num(f[11], 'total_messages'), num(f[12], 'total_tokens'),
@@ -83,6 +95,7 @@ local max_history = limit(f[8], ARGV[6])
 local now = now_ms()
 local ttl = ttl_of(f[14], f[15], now)
 check_window(n_before)
+if commit_n then check_commit(KEYS[10], ids[1], commit_n, now) end
 
 local first_seq = seq + 1
 local elements = {}
@@ -141,6 +154,7 @@ local fields = stamp({'seq', int_str(seq), 'n', int_str(n), 'tokens', int_str(to
   'active', int_str(now), 'total_messages', int_str(totals[1] + k),
   'total_tokens', int_str(totals[2] + added), 'total_trimmed', int_str(totals[3] + cut)},
   v, call, started)
+books_fields(fields, books, f[19], f[20])
 if name_hint ~= '' and (name == false or name == '') then
   fields[#fields + 1], fields[#fields + 2] = 'name', name_hint
 end
@@ -151,12 +165,15 @@ redis.call('HSET', meta, unpack(fields))
 count_stat('messages', k, now)
 count_stat('tokens', added, now)
 count_stat('trimmed', cut)
+count_books(meta, books)
+local events = channel  -- the cjson path below clears `channel` once it has published
 -- The events as text: a session id of [A-Za-z0-9._-] (what the client allows) and the call id
 -- (hex) need no JSON escaping, so string.format builds what cjson.encode would, for a fraction
 -- of its cost. Any other id (data imported by hand) goes through cjson.
 if string.find(sid, '[^%w._-]') then
   publish(channel, {type = 'appended', sid = sid, v = v, w = call, seq = seq,
-    first_seq = first_seq, count = k, n = n, tokens = tokens, ts = now})
+    first_seq = first_seq, count = k, n = n, tokens = tokens, tokens_in = books.tin,
+    tokens_out = books.tout, tool_calls = books.calls, ts = now})
   if cut > 0 then
     publish(channel, {type = 'trimmed', sid = sid, v = v, w = call, count = cut,
       through_seq = through, n = n, tokens = tokens, ts = now})
@@ -164,11 +181,15 @@ if string.find(sid, '[^%w._-]') then
   channel = ''
 end
 publish_json(channel, string.format('{"type":"appended","sid":"%s","v":%d,"w":"%s","seq":%d,'
-  .. '"first_seq":%d,"count":%d,"n":%d,"tokens":%d,"ts":%d}',
-  sid, v, call, seq, first_seq, k, n, tokens, now))
+  .. '"first_seq":%d,"count":%d,"n":%d,"tokens":%d,"tokens_in":%d,"tokens_out":%d,'
+  .. '"tool_calls":%d,"ts":%d}', sid, v, call, seq, first_seq, k, n, tokens, books.tin,
+  books.tout, books.calls, now))
 if cut > 0 then
   publish_json(channel, string.format('{"type":"trimmed","sid":"%s","v":%d,"w":"%s","count":%d,'
     .. '"through_seq":%d,"n":%d,"tokens":%d,"ts":%d}', sid, v, call, cut, through, n, tokens, now))
+end
+if commit_n then
+  finish_commit(KEYS[10], KEYS[11], KEYS[12], sid, ids[1], events, v, call, seq, now)
 end
 reply[9], reply[10] = user or '', now
 return reply

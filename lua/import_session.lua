@@ -39,11 +39,15 @@ local KINDS = {id = 'text', user = 'text', name = 'text', metadata = 'text', sum
   created = 'int', active = 'int', ttl = 'int1', deadline = 'int', v = 'int1', seq = 'int',
   n = 'int', tokens = 'int', total_messages = 'int', total_tokens = 'int', total_trimmed = 'int',
   summary_seq = 'int', summary_tokens = 'int', summaries = 'int',
-  max_messages = 'limit', max_tokens = 'limit', max_history = 'limit'}
+  max_messages = 'limit', max_tokens = 'limit', max_history = 'limit',
+  -- issue 13: lifecycle and agent bookkeeping (plus the `tool:<name>` and `err:<kind>` counters)
+  state = 'text', ttl_active = 'int1', tin = 'int', tout = 'int', tool_errors = 'int',
+  model_errors = 'int', last_error = 'text'}
 local REQUIRED = {'id', 'v', 'seq', 'n', 'tokens', 'created', 'active', 'ttl', 'total_messages',
   'total_tokens', 'total_trimmed'}
 for name, value in pairs(fields) do
   local kind = KINDS[name]
+  if not kind and (string.match(name, '^tool:.') or string.match(name, '^err:.')) then kind = 'int' end
   if not kind then fail('RS_INVALID', 'meta field ' .. tostring(name) .. ' is not one an export holds') end
   if type(value) ~= 'string' then fail('RS_INVALID', 'meta ' .. name .. ' must be a string') end
   if kind ~= 'text' and not (kind == 'limit' and value == '') then

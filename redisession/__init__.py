@@ -4,11 +4,14 @@ Every mutation is one atomic Lua script; the sync `SessionStore` and the asyncio
 `AsyncSessionStore` have the same methods.
 """
 
+from ._async.reply import AsyncReplyStream
 from ._async.store import AsyncSessionStore
 from ._browse import HourStats, SessionPage
 from ._cache import CacheInfo
 from ._manage import StoreStats
+from ._stream import ReplyChunk
 from ._summarizer import Summarizer
+from ._sync.reply import ReplyStream
 from ._sync.store import SessionStore
 from .config import ConnectionSettings, SessionConfig
 from .errors import (
@@ -25,9 +28,12 @@ from .errors import (
     MessageTooLarge,
     PoolExhausted,
     RedisessionError,
+    ReplyGone,
+    ReplyInProgress,
     ScriptError,
     SessionCorrupted,
     SessionExists,
+    SessionInactive,
     SessionNotFound,
     StoreFullError,
     SummaryConflict,
@@ -41,6 +47,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AppendResult",
+    "AsyncReplyStream",
     "AsyncSessionStore",
     "CacheInfo",
     "ConnectionSettings",
@@ -62,6 +69,10 @@ __all__ = [
     "MessageTooLarge",
     "PoolExhausted",
     "RedisessionError",
+    "ReplyChunk",
+    "ReplyGone",
+    "ReplyInProgress",
+    "ReplyStream",
     "RepairResult",
     "Role",
     "ScriptError",
@@ -69,6 +80,7 @@ __all__ = [
     "SessionConfig",
     "SessionCorrupted",
     "SessionExists",
+    "SessionInactive",
     "SessionNotFound",
     "SessionPage",
     "SessionStore",

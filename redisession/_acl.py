@@ -22,6 +22,7 @@ CLIENT = (
     "exists", "get", "getex", "set", "pttl", "hgetall", "sadd", "smembers",
     "multi", "exec", "lrange",  # reads: one MULTI/EXEC of HGETALL, PTTL, LRANGE
     "zadd", "zcount", "zrange", "zrangebyscore", "zrevrange", "zrem", "scan",
+    "del", "pexpire",  # link() and find_by_external() (issue 13)
     "wait",
 )
 """What the store itself sends outside scripts (reads, indexes, listings, pub/sub; ``WAIT``
@@ -34,6 +35,7 @@ SCRIPTS = (
     "lindex", "llen", "lmove", "lpop", "lrange", "ltrim", "rpush",
     "zadd", "zrange", "zrangebyscore", "zrem", "zremrangebyscore", "zscore", "unlink",
     "publish", "spublish",
+    "append", "strlen",  # streaming replies (issue 13)
 )
 """What the Lua scripts in ``lua/`` call (Redis checks them against the caller's ACL)."""
 

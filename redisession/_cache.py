@@ -30,18 +30,20 @@ from typing import Any
 from cachetools import LRUCache
 from pydantic import BaseModel, ConfigDict, computed_field
 
-from ._ops import Prepared, Snapshot, name_hint
+from ._ops import Books, Prepared, Snapshot, books_of, name_hint
 from .models import AppendResult, Message, Session
 
 __all__ = ["CacheInfo", "Entry", "SnapshotCache", "merge_after"]
 
 
 SELF_MANAGED = frozenset({"create", "append", "clear", "touch", "delete", "read", "read_touch",
-                          "dump"})
+                          "dump", "begin_reply", "push_reply", "abort_reply", "reply_state",
+                          "reap_reply"})
 """Scripts after which the store updates (or leaves) the writer's own entry itself."""
 
 WINDOW_KEPT = frozenset({"set_state", "delete_state", "incr_state", "summarize_begin",
-                         "summarize_commit", "summarize_release"})
+                         "summarize_commit", "summarize_release", "deactivate", "reactivate",
+                         "update", "record_error"})
 """Scripts that change meta or state, or trim the window's head, but never rewrite the
 messages it keeps: a cached window stays a valid prefix. After any other script (import, and
 scripts added later) the writer drops its entry."""
@@ -281,10 +283,19 @@ def after_append(entry: Entry | None, result: AppendResult, prepared: Sequence[P
         token_count=result.token_count, total_messages=s.total_messages + len(prepared),
         total_tokens=s.total_tokens + sum(p.tokens for p in prepared),
         total_trimmed=s.total_trimmed + result.trimmed, last_activity=now,
-        expires_in=_expires_in(s.ttl, s.deadline))
+        expires_in=_expires_in(s.ttl, s.deadline), **books_update(s, books_of(prepared)))
     if not s.name:
         update["name"] = name_hint(prepared)
     return s.model_copy(update=update), window
+
+
+def books_update(s: Session, b: Books) -> dict[str, Any]:
+    """The bookkeeping counters of ``s`` after an append that adds ``b``."""
+    tools = dict(s.tool_calls)
+    for name, calls in b.tool_calls.items():
+        tools[name] = tools.get(name, 0) + calls
+    return {"tokens_in": s.tokens_in + b.tokens_in, "tokens_out": s.tokens_out + b.tokens_out,
+            "tool_errors": s.tool_errors + b.tool_errors, "tool_calls": tools}
 
 
 def _expires_in(ttl: int, deadline: datetime | None) -> float:

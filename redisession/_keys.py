@@ -121,6 +121,34 @@ def stats_shards(prefix: str) -> str:
     return f"{prefix}:stats:shards"
 
 
+class ReplyKeys(NamedTuple):
+    """The keys of a streaming reply, in the session's slot (KEYS[10..12] of a commit)."""
+
+    reply: str
+    """HASH the provisional reply: rid, role, n (pushes), dl (deadline ms), tc, started."""
+    text: str
+    """STRING the reply's text so far (APPEND; its length is the next delta's byte offset)."""
+    replies: str
+    """ZSET ``sid/rid`` -> deadline ms of the live replies of the slot (shared, no TTL)."""
+
+
+def reply_keys(prefix: str, sid: str) -> ReplyKeys:
+    """The streaming-reply keys of session ``sid``."""
+    keys = session_keys(prefix, sid)
+    base = keys.meta[: -len(":meta")]
+    return ReplyKeys(f"{base}:reply", f"{base}:reply:text", f"{keys.stats}:replies")
+
+
+def reply_shards(prefix: str) -> str:
+    """SET of the slot tags whose ``replies`` ZSET ever held a reply: what `sweep_replies`
+    visits (store-wide, no TTL, at most 16384 members)."""
+    return f"{prefix}:stats:replies:shards"
+
+
+def link_key(prefix: str, derived_sid: str) -> str:
+    """STRING: the session an external id was linked to; tagged like the session id derived
+    from that external id, so ``session_for`` reads it in the slot where it may create."""
+    return f"{prefix}:ext:{{{check_id(derived_sid)}}}"
 def due_key(prefix: str) -> str:
     """ZSET slot tag -> ms when that slot's ``live`` index next holds an expired session:
     what ``sweep()`` visits (claim_slots.lua). At most 16384 members."""

@@ -15,7 +15,8 @@ from ._values import check_value
 from .errors import InvalidInput
 from .models import Message, Session
 
-STAT_FIELDS = ("created", "deleted", "expired", "messages", "tokens", "trimmed", "summaries")
+STAT_FIELDS = ("created", "deleted", "expired", "messages", "tokens", "trimmed", "summaries",
+               "tokens_in", "tokens_out", "tool_calls", "tool_errors", "model_errors")
 """Counters the scripts keep in each slot's stats hash."""
 
 
@@ -74,6 +75,11 @@ def matches(session: Session, name_contains: str | None,
     return True
 
 
+def check_state(state: object) -> None:
+    if state not in (None, "active", "inactive"):
+        raise InvalidInput(f"state must be 'active' or 'inactive', got {state!r}")
+
+
 def check_page(user_id: str, limit: int, offset: int) -> None:
     check_id(user_id, "user id")
     for name, value, low in (("limit", limit, 1), ("offset", offset, 0)):
@@ -99,6 +105,11 @@ class StoreStats:
     tokens: int = 0
     trimmed: int = 0
     summaries: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    tool_calls: int = 0
+    tool_errors: int = 0
+    model_errors: int = 0
     active: int = 0
     shards: int = 0
     followup_failures: int = 0

@@ -28,9 +28,12 @@ from .errors import (
     InvalidMessage,
     MessageIdConflict,
     MessageTooLarge,
+    ReplyGone,
+    ReplyInProgress,
     ScriptError,
     SessionCorrupted,
     SessionExists,
+    SessionInactive,
     SessionNotFound,
     StoreFullError,
     SummaryConflict,
@@ -178,7 +181,47 @@ def append_args(channel: str, config: SessionConfig, prepared: Sequence[Prepared
                        config.max_history, name_hint(prepared), len(prepared)]
     for p in prepared:
         args += [p.message.id, p.tokens, p.kind, p.body]
-    return args
+    return args + books_args(prepared)
+
+
+@dataclass(frozen=True)
+class Books:
+    """What one append adds to a session's bookkeeping counters."""
+
+    tokens_in: int
+    tokens_out: int
+    tool_errors: int
+    tool_calls: dict[str, int]
+
+
+def books_of(prepared: Sequence[Prepared]) -> Books:
+    """Tokens of user and tool messages (in), of assistant messages (out), tool results
+    flagged as errors (a tool message whose metadata has a true ``error``), calls per tool."""
+    tin = tout = errors = 0
+    tools: dict[str, int] = {}
+    for p in prepared:
+        m = p.message
+        if m.role == "assistant":
+            tout += p.tokens
+            for call in m.tool_calls or ():
+                fn = call.get("function")
+                name = fn.get("name") if isinstance(fn, dict) else call.get("name")
+                name = name if isinstance(name, str) and name else "unknown"
+                tools[name] = tools.get(name, 0) + 1
+        elif m.role in ("user", "tool"):
+            tin += p.tokens
+            if m.role == "tool" and m.metadata and m.metadata.get("error"):
+                errors += 1
+    return Books(tin, tout, errors, tools)
+
+
+def books_args(prepared: Sequence[Prepared]) -> list[Any]:
+    """append.lua's bookkeeping arguments (lua/lib/books.lua)."""
+    b = books_of(prepared)
+    out: list[Any] = [b.tokens_in, b.tokens_out, b.tool_errors, len(b.tool_calls)]
+    for name, calls in b.tool_calls.items():
+        out += [name, calls]
+    return out
 
 
 # -- replies ---------------------------------------------------------------------------------
@@ -222,7 +265,26 @@ def parse_meta(reply: HashReply, pttl: int) -> Session:
         max_history=opt("max_history"),
         summary=f.get("summary") or None, summarized_through_seq=int(f.get("summary_seq") or 0),
         summary_tokens=int(f.get("summary_tokens") or 0), summaries=int(f.get("summaries") or 0),
+        **bookkeeping(f),
     )
+
+
+def bookkeeping(f: Mapping[str, str]) -> dict[str, Any]:
+    """The lifecycle state and agent counters of a meta hash (issue 13): ``state``,
+    ``tin``/``tout`` tokens, ``tool:<name>`` calls, ``tool_errors``, ``model_errors``,
+    ``err:<kind>`` and ``last_error``. Absent fields (older sessions) read as zero."""
+    tools: dict[str, int] = {}
+    errors: dict[str, int] = {}
+    for name, value in f.items():
+        if name.startswith("tool:"):
+            tools[name[5:]] = int(value)
+        elif name.startswith("err:"):
+            errors[name[4:]] = int(value)
+    return {"state": f.get("state") or "active", "tokens_in": int(f.get("tin") or 0),
+            "tokens_out": int(f.get("tout") or 0), "tool_calls": tools,
+            "tool_errors": int(f.get("tool_errors") or 0),
+            "model_errors": int(f.get("model_errors") or 0), "errors": errors,
+            "last_error": json.loads(f["last_error"]) if f.get("last_error") else None}
 
 
 @dataclass(frozen=True)
@@ -309,6 +371,12 @@ def map_error(exc: ResponseError, sid: str) -> Exception:
         return SummaryConflict(f"session {sid!r}: {message}")
     if code == "RS_INVALID":
         return InvalidInput(f"session {sid!r}: {message}")
+    if code == "RS_INACTIVE":
+        return SessionInactive(sid)
+    if code == "RS_BUSY":
+        return ReplyInProgress(sid, message)
+    if code == "RS_GONE":
+        return ReplyGone(sid, message)
     if code == "RS_CORRUPTED":
         return SessionCorrupted(sid, message)
     if code == "RS_ID_CONFLICT":

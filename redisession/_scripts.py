@@ -20,6 +20,9 @@ NAMES = ("create", "append", "read", "read_touch", "touch", "clear", "delete",
          "summarize_release", "dump", "import_session", "expire_slot",
          # integrity (issue 9)
          "repair",
+         # streaming replies, lifecycle, bookkeeping (issue 13)
+         "begin_reply", "push_reply", "abort_reply", "reply_state", "reap_reply", "reap_replies",
+         "deactivate", "reactivate", "update", "record_error",
          # bounded reads and expiry (issue 9)
          "read_page", "claim_slots")
 _INCLUDE = re.compile(r'^--- @include "([\w/]+)"\s*$', re.M)
@@ -73,6 +76,16 @@ class Scripts:
     dump: Any
     import_session: Any
     expire_slot: Any
+    begin_reply: Any
+    push_reply: Any
+    abort_reply: Any
+    reply_state: Any
+    reap_reply: Any
+    reap_replies: Any
+    deactivate: Any
+    reactivate: Any
+    update: Any
+    record_error: Any
     repair: Any
     read_page: Any
     claim_slots: Any

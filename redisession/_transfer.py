@@ -40,9 +40,15 @@ META_KINDS = {
     "created": "int", "active": "int", "ttl": "int1", "deadline": "int", "v": "int1",
     "seq": "int", "n": "int", "tokens": "int", "total_messages": "int", "total_tokens": "int",
     "total_trimmed": "int", "summary_seq": "int", "summary_tokens": "int", "summaries": "int",
-    "max_messages": "limit", "max_tokens": "limit", "max_history": "limit"}
+    "max_messages": "limit", "max_tokens": "limit", "max_history": "limit",
+    # issue 13: lifecycle and agent bookkeeping (and the counters of META_PREFIXES)
+    "state": "text", "ttl_active": "int1", "tin": "int", "tout": "int", "tool_errors": "int",
+    "model_errors": "int", "last_error": "text"}
 """Every meta field an export may carry: text, an integer >= 0 (``int``) or >= 1 (``int1``),
 or a per-session limit ('' or an integer). import_session.lua checks the same list again."""
+
+META_PREFIXES = ("tool:", "err:")
+"""Meta fields named by a prefix and a tool name or error kind: integer counters."""
 
 
 def header_line(prefix: str) -> str:
@@ -160,6 +166,8 @@ def check_meta(meta: dict[str, str]) -> None:
     """Known fields only, each of its kind, the required ones present, no deadline past."""
     for name, value in meta.items():
         kind = META_KINDS.get(name)
+        if kind is None and name.startswith(META_PREFIXES) and ":" in name[:-1]:
+            kind = "int"
         if kind is None:
             raise InvalidInput(f"meta field {name!r} is not one an export holds")
         if kind == "text" or (kind == "limit" and value == ""):

@@ -25,10 +25,10 @@ err = Console(stderr=True, highlight=False)
 
 
 @contextmanager
-def open_store(args: argparse.Namespace) -> Iterator[Any]:
+def open_store(args: argparse.Namespace, **settings: Any) -> Iterator[Any]:
     from . import SessionStore
 
-    with SessionStore.from_url(args.url, prefix=args.prefix) as store:
+    with SessionStore.from_url(args.url, prefix=args.prefix, **settings) as store:
         yield store
 
 
@@ -71,6 +71,7 @@ def _ls_setup(p: argparse.ArgumentParser) -> None:
     p.add_argument("--user", help="only this user's sessions (from the per-user index)")
     p.add_argument("--limit", type=count(1), default=50, help="at most this many (50)")
     p.add_argument("--offset", type=count(0), default=0, help="skip this many first (0)")
+    p.add_argument("--state", choices=("active", "inactive"), help="only sessions in this state")
     _json_flag(p)
 
 
@@ -78,18 +79,21 @@ def _ls_setup(p: argparse.ArgumentParser) -> None:
 def cmd_ls(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         if args.user:
-            sessions = store.list_sessions(args.user, limit=args.limit, offset=args.offset)
+            sessions = store.list_sessions(args.user, limit=args.limit, offset=args.offset,
+                                           state=args.state)
         else:
-            found = [s for _, s in store._metas(store._all_sessions()) if s is not None]
+            found = [s for _, s in store._metas(store._all_sessions())
+                     if s is not None and args.state in (None, s.state)]
             found.sort(key=lambda s: s.last_activity, reverse=True)
             sessions = found[args.offset:args.offset + args.limit]
     if args.json:
         _json([s.model_dump(mode="json") for s in sessions])
         return EXIT_OK
-    table = Table("id", "user", "name", "msgs", "tokens", "last activity", "expires in")
+    table = Table("id", "user", "name", "state", "msgs", "tokens", "last activity",
+                  "expires in")
     for s in sessions:
-        table.add_row(s.id, s.user_id or "-", s.name, str(s.message_count), str(s.token_count),
-                      _when(s.last_activity), _left(s.expires_in))
+        table.add_row(s.id, s.user_id or "-", s.name, s.state, str(s.message_count),
+                      str(s.token_count), _when(s.last_activity), _left(s.expires_in))
     out.print(table)
     return EXIT_OK
 
@@ -149,6 +153,8 @@ def _messages_table(messages: list[Message]) -> Table:
 
 def _tail_setup(p: argparse.ArgumentParser) -> None:
     p.add_argument("--session", help="only events of this session")
+    p.add_argument("--replies", action="store_true", help="with --session: read the session's "
+                   "own channel, which also carries streaming replies' deltas as they come")
     p.add_argument("--count", type=count(1), help="stop after this many events")
     p.add_argument("--timeout", type=float, help="stop after this many seconds")
     _json_flag(p)
@@ -168,11 +174,16 @@ def cmd_tail(args: argparse.Namespace) -> int:
     def stop() -> bool:
         return deadline is not None and time.monotonic() >= deadline
 
-    with open_store(args) as store:
+    own = args.session if args.replies else None
+    if args.replies and not args.session:
+        err.print("--replies needs --session")
+        return EXIT_USAGE
+    with open_store(args, session_events=own is not None) as store:
         # Redis down: fail after the connection timeout and retries, not wait for events forever
         store.client.ping()
         # events(timeout=N) ends after N seconds without an event; stop() ends it after N in all
-        source = (e.model_dump(exclude_none=True) for e in store.events(timeout=args.timeout))
+        source = (e.model_dump(exclude_none=True)
+                  for e in store.events(session_id=own, timeout=args.timeout))
         try:
             for event in source:
                 if args.session and event.get("sid") != args.session:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from . import defaults
+from ._presets import preset_settings
 from .errors import InvalidConfig
 
 __all__ = ["ConnectionSettings", "SessionConfig"]
@@ -47,6 +48,15 @@ class SessionConfig(BaseModel):
     session_events: bool = Field(False, description="also SPUBLISH on {prefix}:{sid}:events")
     sweep_interval: float | None = Field(None, gt=0,
                                          description="background expiry sweep, s (None = off)")
+    # issue 13: streaming replies and lifecycle
+    reply_timeout: float = Field(defaults.REPLY_TIMEOUT, gt=0, description=(
+        "seconds without a push after which a streaming reply is abandoned"))
+    reply_batch_chars: int = Field(defaults.REPLY_BATCH_CHARS, gt=0, description=(
+        "a streaming reply sends its deltas once this many characters gathered"))
+    reply_batch_interval: float = Field(defaults.REPLY_BATCH_INTERVAL, ge=0, description=(
+        "... or once the first unsent delta is this many seconds old (checked at each push)"))
+    inactive_ttl: int | None = Field(None, gt=0, description=(
+        "idle TTL of a deactivated session, s (None = keep the session's own)"))
     durability: Literal["none", "replicas", "aof"] = Field("none", description=(
         "'replicas': every write waits (WAIT) for min_replicas replicas; 'aof': for the AOF "
         "fsync of the primary and min_replicas replicas (WAITAOF, Redis 7.2+)"))
@@ -66,6 +76,20 @@ class SessionConfig(BaseModel):
         if self.durability == "replicas" and self.min_replicas < 1:
             raise ValueError("durability='replicas' needs min_replicas >= 1")
         return self
+
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> SessionConfig:
+        """A named bundle of settings: ``"interactive"``, ``"batch"`` or ``"throughput"``
+        (README "Presets" says what each is for and what it trades); ``overrides`` win.
+
+        Raises:
+            InvalidConfig: an unknown preset name or a bad override.
+        """
+        try:
+            values = preset_settings(name)
+        except ValueError as e:
+            raise InvalidConfig(str(e)) from e
+        return cls.build(**{**values, **overrides})
 
     @classmethod
     def build(cls, **values: Any) -> SessionConfig:

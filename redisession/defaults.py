@@ -94,6 +94,20 @@ the model's answer before trimming would drop messages unsummarized."""
 SUMMARY_LEASE = 60.0
 """Seconds one instance may spend summarizing a session before another may take over."""
 
+REPLY_TIMEOUT = 30.0
+"""Seconds a streaming reply may go without a push (or ``keepalive``) before it is abandoned:
+another instance may then begin a reply, and followers are told ``abandoned``. Its keys stay
+readable as long again, then expire."""
+
+REPLY_BATCH_CHARS = 64
+"""A streaming reply sends its gathered deltas once they hold this many characters..."""
+
+REPLY_BATCH_INTERVAL = 0.02
+"""... or once the oldest unsent delta is this many seconds old (checked at each push; a reply
+flushes on commit and on ``flush()``). One push is one script run and one SPUBLISH."""
+
+MAX_ERROR_DETAIL = 2000
+"""Characters of a ``record_error`` detail kept in the session's ``last_error``."""
 DURABILITY_TIMEOUT = 1.0
 """Seconds a write waits for replicas (``durability="replicas"``/``"aof"``) before it raises
 `DurabilityError`. Well under SOCKET_TIMEOUT, so the wait never looks like a dead connection;

@@ -13,6 +13,9 @@
     │   │   └── DuplicateMessageId              two messages of one call share an id
     │   └── InvalidConfig                       a limit that is not positive, a bad URL, ...
     ├── SummaryConflict                         another instance summarized first (nothing written)
+    ├── SessionInactive                         append or begin_reply on a deactivated session
+    ├── ReplyInProgress                         begin_reply while another reply streams
+    ├── ReplyGone                               push/commit on a reply aborted, abandoned or ended
     ├── MessageIdConflict                       a message id already stored by a call with other
     │                                           messages (nothing written)
     ├── SessionCorrupted                        a session's keys disagree (evicted or tampered);
@@ -176,3 +179,31 @@ class ImportFormatError(RedisessionError, ValueError):
     def __init__(self, line: int, message: str) -> None:
         super().__init__(f"line {line}: {message}")
         self.line = line
+
+
+class SessionInactive(RedisessionError):
+    """The session was deactivated: no appends or replies until ``reactivate()``."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(f"session {session_id!r} is inactive (deactivated); reactivate() it "
+                         f"before appending")
+        self.session_id = session_id
+
+
+class ReplyInProgress(RedisessionError):
+    """``begin_reply`` on a session whose reply is still streaming (from this or another
+    instance); nothing was written. Retry after that reply commits, aborts or times out."""
+
+    def __init__(self, session_id: str, detail: str = "") -> None:
+        super().__init__(f"session {session_id!r} has a reply in progress"
+                         + (f": {detail}" if detail else ""))
+        self.session_id = session_id
+
+
+class ReplyGone(RedisessionError):
+    """A push or commit for a reply that no longer streams: it was aborted, it timed out
+    (``reply_abandoned``), or another reply replaced it. Nothing was written."""
+
+    def __init__(self, session_id: str, detail: str) -> None:
+        super().__init__(f"session {session_id!r}: {detail}")
+        self.session_id = session_id

@@ -24,8 +24,12 @@ from pydantic import BaseModel, ConfigDict, field_serializer, field_validator
 __all__ = ["EVENT_TYPES", "Event", "EventType", "parse_event"]
 
 EventType = Literal["created", "appended", "trimmed", "cleared", "deleted", "touched", "expired",
-                    "summarized", "state_updated", "repaired"]
-"""Every event type. ``touched`` only when ``touch_events=True``; ``expired`` from `sweep()`."""
+                    "summarized", "state_updated", "repaired",
+                    # issue 13: streaming replies, lifecycle, bookkeeping
+                    "reply_started", "reply_delta", "reply_committed", "reply_aborted",
+                    "reply_abandoned", "deactivated", "reactivated", "updated", "error_recorded"]
+"""Every event type. ``touched`` only when ``touch_events=True``; ``expired`` from `sweep()`;
+``reply_delta`` only on the session's own channel (`follow_reply`, ``events(session_id)``)."""
 
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
@@ -34,7 +38,9 @@ EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 # may fetch only newer messages. After any other type (``created``: maybe a new incarnation,
 # or an import; and types added later) a cache drops its entry and reads it whole.
 APPEND_ONLY = frozenset({"appended", "trimmed", "cleared", "touched", "summarized",
-                         "state_updated"})
+                         "state_updated", "reply_started", "reply_delta", "reply_committed",
+                         "reply_aborted", "reply_abandoned", "deactivated", "reactivated",
+                         "updated", "error_recorded"})
 
 
 class Event(BaseModel):
@@ -50,7 +56,12 @@ class Event(BaseModel):
         through_seq: last seq trimmed (trimmed). user: owner (created, deleted).
         ttl: remaining TTL in ms (touched). keys: the state variables changed, deleted:
         whether they were removed (state_updated). count, through_seq, tokens of a summary
-        (summarized). w: the write tag, the call id of the write that made version ``v``
+        (summarized). rid: the streaming reply (reply_*), off: its byte offset (the
+        delta's start, or the text's length when it ended), push: a delta's number, text and
+        tc (tool-call deltas, JSON): a delta's content, role and dl (deadline ms) of a reply
+        started. kind, detail, model_errors: error_recorded. fields: what updated changed.
+        tokens_in, tokens_out, tool_calls: what an append added to the session's counters.
+        w: the write tag, the call id of the write that made version ``v``
         (every type that changes ``v``). problems: what ``repair()`` fixed (repaired).
     """
 
@@ -70,6 +81,20 @@ class Event(BaseModel):
     ttl: int | None = None
     keys: list[str] | None = None
     deleted: bool | None = None
+    rid: str | None = None
+    off: int | None = None
+    push: int | None = None
+    text: str | None = None
+    tc: str | None = None
+    role: str | None = None
+    dl: int | None = None
+    kind: str | None = None
+    detail: str | None = None
+    model_errors: int | None = None
+    fields: list[str] | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    tool_calls: int | None = None
     w: str | None = None
     problems: list[str] | None = None
 

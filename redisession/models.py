@@ -120,6 +120,17 @@ class Session(BaseModel):
     summarized_through_seq: int = Field(default=0, description="last seq folded into the summary")
     summary_tokens: int = 0
     summaries: int = Field(default=0, description="summaries committed for this session")
+    state: Literal["active", "inactive"] = Field(
+        default="active", description="inactive after deactivate(): readable, no appends")
+    tokens_in: int = Field(default=0, description="tokens of user and tool messages appended")
+    tokens_out: int = Field(default=0, description="tokens of assistant messages appended")
+    tool_calls: dict[str, int] = Field(default_factory=dict, description=(
+        "tool calls the assistant messages asked for, by tool name"))
+    tool_errors: int = Field(default=0, description="tool results flagged as errors")
+    model_errors: int = Field(default=0, description="errors counted by record_error()")
+    errors: dict[str, int] = Field(default_factory=dict, description="model errors by kind")
+    last_error: dict[str, Any] | None = Field(default=None, description=(
+        "the last record_error(): kind, detail, ts (ms)"))
 
 
     @model_validator(mode="before")

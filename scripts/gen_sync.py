@@ -36,6 +36,10 @@ REPLACEMENTS = {
     "AsyncLiveMixin": "LiveMixin",
     "AsyncBrowseMixin": "BrowseMixin",  # issue 12 (the HTTP service)
     "AsyncStoreBase": "StoreBase",
+    # issue 13
+    "AsyncStreamingMixin": "StreamingMixin",
+    "AsyncReplyStream": "ReplyStream",
+    "AsyncLifecycleMixin": "LifecycleMixin",
     "resolve_async": "resolve_sync",
     # one connection per script + WAIT (issue 9): hand-written twins in redisession/_nodes.py
     "pipeline_async": "pipeline_sync",

@@ -8,6 +8,7 @@ import asyncio
 import io
 import logging
 import re
+import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -82,6 +83,30 @@ def _whole_api(store: SessionStore) -> None:
         assert time.monotonic() < deadline, f"events seen: {[e.type for e in got]}"
         time.sleep(0.01)
     assert store.cache_info().listening
+    _issue13_api(store)
+
+
+def _issue13_api(store: SessionStore) -> None:
+    """Streaming replies, lifecycle and external ids (issue 13) under the same user."""
+    t = store.session_for("chat", "acl-1")
+    store.link(t.id, "ticket", "T1")
+    assert store.find_by_external("ticket", "T1").id == t.id
+    store.update(t.id, name="n")
+    assert store.record_error(t.id, "timeout") == 1
+    assert store.deactivate(t.id) and store.reactivate(t.id)
+    with store.begin_reply(t.id) as r:
+        r.push("streamed")
+    reply = store.begin_reply(t.id, batch_chars=1)
+    reply.push("live")
+    chunks: list[Any] = []
+    follower = threading.Thread(target=lambda: chunks.extend(store.follow_reply(t.id)))
+    follower.start()
+    while not chunks:
+        time.sleep(0.01)
+    reply.abort()
+    follower.join(5)
+    assert [c.type for c in chunks] == ["snapshot", "aborted"] and chunks[0].text == "live"
+    assert store.sweep_replies() == []
 
 
 @pytest.mark.parametrize("user,prefix", [("minimal", "tenantM"), ("tenant", "tenantA")])

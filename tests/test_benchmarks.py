@@ -89,3 +89,22 @@ def test_rounds_interleave_rows_and_ratios_pair_rounds() -> None:
     assert a.rate == 10 and b.rate == 10
     # per-round ratios 2, 4, 0.5 -> median 2 (the ratio of medians would say 1)
     assert paired_ratio(a, b) == 2
+
+
+@pytest.mark.slow
+def test_streaming_benchmark_prints_its_rows(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks.streaming import main as streaming
+
+    assert streaming(["--seconds", "0.3", "--writers", "1", "--batch-chars", "1"]) == 0
+    row = capsys.readouterr().out.splitlines()[-1]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[:2] == ["1", "1"] and cells[4].endswith("ms") and "nan" not in row
+
+
+@pytest.mark.slow
+def test_presets_benchmark_prints_a_row_per_preset(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks.presets import main as presets
+
+    assert presets(["--seconds", "0.2"]) == 0
+    rows = capsys.readouterr().out.splitlines()[2:]
+    assert [r.split("|")[1].strip() for r in rows] == ["interactive", "batch", "throughput"]

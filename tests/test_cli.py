@@ -153,3 +153,42 @@ def test_tail_timeout_returns_without_events(redis_url: str, prefix: str) -> Non
     started = time.monotonic()
     out = run(redis_url, prefix, "tail", "--timeout", "1")
     assert out.stdout == "" and time.monotonic() - started < 15
+
+
+def test_tail_replies_prints_deltas_live_and_ls_shows_states(redis_url: str, prefix: str,
+                                                             raw: redis.Redis) -> None:
+    env = {**os.environ, "REDIS_URL": redis_url, "REDISESSION_PREFIX": prefix}
+    with SessionStore.from_url(redis_url, prefix=prefix, reply_batch_chars=1) as store:
+        store.create(session_id="streamed", user_id="ann")
+        store.create(session_id="sleeping", user_id="ann")
+        store.deactivate("sleeping")
+        proc = subprocess.Popen([sys.executable, "-m", "redisession.cli", "tail", "--json",
+                                 "--session", "streamed", "--replies", "--count", "4",
+                                 "--timeout", "30"], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            channel = f"{prefix}:{{streamed}}:events"
+            deadline = time.monotonic() + 20
+            while raw.execute_command("PUBSUB", "SHARDNUMSUB", channel)[1] == 0:
+                assert time.monotonic() < deadline, "tail never subscribed"
+                time.sleep(0.05)
+            with store.begin_reply("streamed") as r:
+                r.push("Hel")
+                r.push("lo")
+            stdout, stderr = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == 0, stderr
+    events = [json.loads(line) for line in stdout.splitlines()]
+    assert [e["type"] for e in events] == ["reply_started", "reply_delta", "reply_delta",
+                                           "appended"]
+    assert [e.get("text") for e in events[1:3]] == ["Hel", "lo"]
+    rows = json.loads(run(redis_url, prefix, "ls", "--user", "ann", "--state", "inactive",
+                          "--json").stdout)
+    assert [r["id"] for r in rows] == ["sleeping"]
+    table = run(redis_url, prefix, "ls").stdout
+    assert "inactive" in table and "active" in table
+    shown = json.loads(run(redis_url, prefix, "show", "streamed", "--json").stdout)
+    assert shown["session"]["tokens_out"] > 0 and shown["session"]["state"] == "active"

@@ -106,7 +106,7 @@ def test_every_store_error_has_its_own_problem_type() -> None:
                 "MessageTooLarge": 413, "InvalidInput": 422, "InvalidUserId": 422,
                 "StoreFullError": 507, "PoolExhausted": 503, "SessionInactive": 423,
                 "ReplyInProgress": 409, "MessageIdConflict": 409, "DurabilityError": 504,
-                "SessionCorrupted": 500}
+                "SessionCorrupted": 500, "ReplyGone": 410}
     for name, status in expected.items():
         cls = getattr(errors, name, None)
         if cls is not None:  # errors other branches add map as soon as they land

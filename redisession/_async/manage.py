@@ -76,12 +76,14 @@ class AsyncManageMixin(AsyncStoreBase):
             await self.client.zrem(key, *gone)
         return [s for _, s in found if s is not None and s.user_id == user_id], len(gone)
 
-    async def list_sessions(self, user_id: str, limit: int = 50, offset: int = 0) -> list[Session]:
+    async def list_sessions(self, user_id: str, limit: int = 50, offset: int = 0, *,
+                            state: str | None = None) -> list[Session]:
         """A user's sessions, most recent activity first (for a sidebar).
 
         Args:
             user_id: the owner given at ``create``.
             limit, offset: the page.
+            state: only ``"active"`` or only ``"inactive"`` sessions (the page counts those).
 
         Returns:
             Up to ``limit`` `Session` objects. Sessions that were deleted or expired are pruned
@@ -91,6 +93,9 @@ class AsyncManageMixin(AsyncStoreBase):
             InvalidInput: a bad user id or page.
         """
         _manage.check_page(user_id, limit, offset)
+        if state is not None:
+            return (await self.find_sessions(user_id, state=state,
+                                             limit=offset + limit))[offset:]
         await self._ensure_ready()
         key = user_sessions(self.config.prefix, user_id)
         while True:
@@ -101,14 +106,17 @@ class AsyncManageMixin(AsyncStoreBase):
 
     async def find_sessions(self, user_id: str, *, name_contains: str | None = None,
                             metadata: Mapping[str, Any] | None = None,
-                            limit: int | None = None) -> list[Session]:
-        """A user's sessions whose name contains ``name_contains`` (case-insensitive) and
-        whose metadata has every item of ``metadata``, most recent activity first.
+                            limit: int | None = None,
+                            state: str | None = None) -> list[Session]:
+        """A user's sessions whose name contains ``name_contains`` (case-insensitive), whose
+        metadata has every item of ``metadata`` and whose state is ``state`` (``"active"`` or
+        ``"inactive"``, default either), most recent activity first.
 
         Raises:
             InvalidInput: a bad user id.
         """
         check_id(user_id, "user id")
+        _manage.check_state(state)
         await self._ensure_ready()
         key = user_sessions(self.config.prefix, user_id)
         out: list[Session] = []
@@ -118,7 +126,8 @@ class AsyncManageMixin(AsyncStoreBase):
             if not raw:
                 break
             batch, removed = await self._owned(key, user_id, raw)
-            out += [s for s in batch if _manage.matches(s, name_contains, metadata)]
+            out += [s for s in batch if _manage.matches(s, name_contains, metadata)
+                    and (state is None or s.state == state)]
             start += len(raw) - removed
         return out[:limit] if limit is not None else out
 

@@ -36,12 +36,14 @@ from ..errors import InvalidConfig, PoolExhausted
 from ..models import AppendResult, Message, Session
 from ..tokenizers import Tokenizer, estimate_tokens
 from .browse import AsyncBrowseMixin
+from .lifecycle import AsyncLifecycleMixin
 from .listener import Listener
 from .live import AsyncLiveMixin
 from .manage import AsyncManageMixin
 from .paged import AsyncPagedMixin
 from .repair import AsyncRepairMixin
 from .scripting import AsyncScriptRunner, durable, report
+from .streaming import AsyncStreamingMixin
 from .summary import AsyncSummaryMixin
 from .transfer import AsyncTransferMixin
 from .upkeep import AsyncUpkeepMixin
@@ -51,7 +53,7 @@ log = logging.getLogger("redisession")
 
 class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
                         AsyncTransferMixin, AsyncLiveMixin, AsyncRepairMixin, AsyncPagedMixin,
-                        AsyncUpkeepMixin):
+                        AsyncUpkeepMixin, AsyncStreamingMixin, AsyncLifecycleMixin):
     """LLM conversation sessions in Redis, shared by every app instance that uses the same Redis.
 
     Args:
@@ -82,8 +84,12 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
         self._indexed = _ops.recent_set(self.config.index_interval)
         self._scripts = Scripts(client)
         sc = self._scripts
+        # A streaming reply's provisional state is not waited for: only its commit (an
+        # append) is the acknowledged write.
         self._runner = AsyncScriptRunner(client, self.config,
-                                         (sc.read, sc.read_touch, sc.read_page, sc.dump))
+                                         (sc.read, sc.read_touch, sc.read_page, sc.dump,
+                                          sc.begin_reply, sc.push_reply, sc.abort_reply,
+                                          sc.reply_state, sc.reap_reply))
         self._followup_failures = 0
         self._channel = events_channel(self.config.prefix) if self.config.events else ""
         self._ready = False
@@ -100,14 +106,16 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
     @classmethod
     def from_url(cls, url: str, *, connection: ConnectionSettings | None = None,
                  tokenizer: Tokenizer | None = None, summarizer: Summarizer | None = None,
-                 **settings: Any) -> AsyncSessionStore:
+                 preset: str | None = None, **settings: Any) -> AsyncSessionStore:
         """Connect to ``url`` (``redis://``, ``rediss://``, ``unix://``, ``redis+cluster://`` or
         ``redis+sentinel://host:port[,...]/service``) with explicit timeouts and retries.
 
         Keyword arguments other than ``connection`` and ``tokenizer`` are `SessionConfig`
-        fields (``ttl=3600, max_messages=200, ...``).
+        fields (``ttl=3600, max_messages=200, ...``); ``preset`` starts from a named bundle
+        (`SessionConfig.preset`) that they override.
         """
-        config = SessionConfig.build(**settings)
+        config = (SessionConfig.build(**settings) if preset is None
+                  else SessionConfig.preset(preset, **settings))
         conn = connection or ConnectionSettings()
         p = plan(url)
         kw = client_kwargs(conn, p)
@@ -172,11 +180,13 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
         """The first arguments of a write script: events channel, a new call id, dedup TTL."""
         return _ops.call_args(self._events_arg(sid), self.config)
 
-    async def _run(self, script: Any, sid: str, args: list[Any]) -> Any:
-        keys = self._keys(sid)
+    async def _run(self, script: Any, sid: str, args: list[Any],
+                   keys: list[str] | None = None) -> Any:
+        """Run ``script`` on the session's keys (or on ``keys``, in its slot), mapping errors."""
         await self._ensure_ready()
         try:
-            reply, short = await self._runner(script, list(keys), args)
+            reply, short = await self._runner(
+                script, list(self._keys(sid)) if keys is None else keys, args)
         except NoPermissionError:  # the ACL user lacks a key or command: not a script failure
             raise
         except _pool.TOO_MANY as e:  # asyncio RedisCluster: no blocking pool, exhausted at once
@@ -270,10 +280,22 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
             SessionNotFound, InvalidMessage, MessageTooLarge, StoreFullError.
         """
         check_id(session_id)
-        prepared = _ops.prepare(messages, self.config, self.tokenizer)
+        return await self._append(session_id, _ops.prepare(messages, self.config,
+                                                            self.tokenizer))
+
+    async def _append(self, session_id: str, prepared: list[_ops.Prepared],
+                      commit: tuple[str, list[str], int] | None = None) -> AppendResult:
+        """append.lua, then the cache, the user index and auto-summarizing. ``commit`` =
+        (events channels, the reply's keys, its push count) turns a streaming reply into the
+        one message of ``prepared`` in the same step."""
         generation = await self._generation(session_id)
         args = _ops.append_args(self._events_arg(session_id), self.config, prepared)
-        reply = await self._run(self._scripts.append, session_id, args)
+        keys = None
+        if commit is not None:
+            args[0] = commit[0]
+            keys = [*self._keys(session_id), *commit[1]]
+            args.append(commit[2])
+        reply = await self._run(self._scripts.append, session_id, args, keys)
         result = _ops.parse_append(session_id, reply, prepared)
         if self._cache is not None:
             entry, _ = self._cache.lookup(session_id)

@@ -77,12 +77,14 @@ class ManageMixin(StoreBase):
             self.client.zrem(key, *gone)
         return [s for _, s in found if s is not None and s.user_id == user_id], len(gone)
 
-    def list_sessions(self, user_id: str, limit: int = 50, offset: int = 0) -> list[Session]:
+    def list_sessions(self, user_id: str, limit: int = 50, offset: int = 0, *,
+                            state: str | None = None) -> list[Session]:
         """A user's sessions, most recent activity first (for a sidebar).
 
         Args:
             user_id: the owner given at ``create``.
             limit, offset: the page.
+            state: only ``"active"`` or only ``"inactive"`` sessions (the page counts those).
 
         Returns:
             Up to ``limit`` `Session` objects. Sessions that were deleted or expired are pruned
@@ -92,6 +94,9 @@ class ManageMixin(StoreBase):
             InvalidInput: a bad user id or page.
         """
         _manage.check_page(user_id, limit, offset)
+        if state is not None:
+            return (self.find_sessions(user_id, state=state,
+                                             limit=offset + limit))[offset:]
         self._ensure_ready()
         key = user_sessions(self.config.prefix, user_id)
         while True:
@@ -102,14 +107,17 @@ class ManageMixin(StoreBase):
 
     def find_sessions(self, user_id: str, *, name_contains: str | None = None,
                             metadata: Mapping[str, Any] | None = None,
-                            limit: int | None = None) -> list[Session]:
-        """A user's sessions whose name contains ``name_contains`` (case-insensitive) and
-        whose metadata has every item of ``metadata``, most recent activity first.
+                            limit: int | None = None,
+                            state: str | None = None) -> list[Session]:
+        """A user's sessions whose name contains ``name_contains`` (case-insensitive), whose
+        metadata has every item of ``metadata`` and whose state is ``state`` (``"active"`` or
+        ``"inactive"``, default either), most recent activity first.
 
         Raises:
             InvalidInput: a bad user id.
         """
         check_id(user_id, "user id")
+        _manage.check_state(state)
         self._ensure_ready()
         key = user_sessions(self.config.prefix, user_id)
         out: list[Session] = []
@@ -119,7 +127,8 @@ class ManageMixin(StoreBase):
             if not raw:
                 break
             batch, removed = self._owned(key, user_id, raw)
-            out += [s for s in batch if _manage.matches(s, name_contains, metadata)]
+            out += [s for s in batch if _manage.matches(s, name_contains, metadata)
+                    and (state is None or s.state == state)]
             start += len(raw) - removed
         return out[:limit] if limit is not None else out
 

@@ -13,7 +13,7 @@ from typing import Any
 from .. import _paging
 from .._ops import Snapshot
 from .._paging import RESTARTS, Stitch
-from ..errors import SessionNotFound
+from ..errors import SessionNotFound, StoreFullError
 from .base import StoreBase
 
 PLAIN_READS = frozenset({"window", "meta", "history"})
@@ -50,13 +50,17 @@ class PagedMixin(StoreBase):
         whether they are only those after ``after``. A MULTI/EXEC of plain commands when the
         store may (`_fetch_plain`), else the read script."""
         if self._plain_reads and what in PLAIN_READS:
-            meta, pttl, *lists = self._fetch_plain(sid, what, int(limit or 0))
-            if not meta:
-                raise SessionNotFound(sid)
-            if what == "history" and limit and len(lists[0]) >= int(limit):
-                return meta, pttl, list(lists[0]), False  # the archive's first page
-            elements = [e for part in lists for e in part]
-            return meta, pttl, elements[:int(limit)] if limit else elements, False
+            try:
+                meta, pttl, *lists = self._fetch_plain(sid, what, int(limit or 0))
+            except StoreFullError:  # Redis refuses MULTI when full; the read script still runs
+                lists = None
+            if lists is not None:
+                if not meta:
+                    raise SessionNotFound(sid)
+                if what == "history" and limit and len(lists[0]) >= int(limit):
+                    return meta, pttl, list(lists[0]), False  # the archive's first page
+                elements = [e for part in lists for e in part]
+                return meta, pttl, elements[:int(limit)] if limit else elements, False
         script = self._scripts.read_touch if self.config.touch_on_read else self._scripts.read
         reply = self._run(script, sid, [what, after, limit])
         if not reply:

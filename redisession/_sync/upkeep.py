@@ -85,6 +85,7 @@ class UpkeepMixin(StoreBase):
                                            ["claim", SWEEP_BATCH, SWEEP_LEASE_MS])
             tags = [_ops._text(t) for t in claim[1:]]
             if not tags:
+                self.sweep_replies()  # replies past their deadline: reply_abandoned
                 return reported
             settle: list[Any] = ["settle", claim[0]]
             for tag in tags:

@@ -25,7 +25,7 @@ class Problem(BaseModel):
 _ALWAYS = (400, 401, 403, 422, 500, 503, 504, 507)
 _TEXT = {400: "a body that cannot be parsed", 401: "no API key, or an unknown one",
          403: "the key's scope does not allow this",
-         404: "no such session", 409: "conflict", 413: "message too large",
+         404: "no such session", 409: "conflict", 410: "gone", 413: "message too large",
          422: "invalid input", 423: "session inactive", 500: "internal error (no traceback)",
          501: "not offered", 503: "Redis unreachable", 504: "durability shortfall",
          507: "Redis out of memory"}

@@ -33,6 +33,7 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
     "SummaryConflict": (409, "summary-conflict", "Another instance summarized first"),
     "ReplyInProgress": (409, "reply-in-progress", "A reply is being streamed"),
     "MessageIdConflict": (409, "message-id-conflict", "Message id already used"),
+    "ReplyGone": (410, "reply-gone", "The streamed reply no longer exists"),
     "MessageTooLarge": (413, "message-too-large", "Message too large"),
     "InvalidInput": (422, "invalid-input", "Invalid input"),
     "ImportFormatError": (422, "import-format", "Malformed import file"),
