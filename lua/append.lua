@@ -164,8 +164,8 @@ local at = slide_ttl(f[16], ttl, now, created)
 if at then fields[#fields + 1], fields[#fields + 2] = 'expires', int_str(at) end
 redis.call('HSET', meta, unpack(fields))
 
-count_stat('messages', k)
-count_stat('tokens', added)
+count_stat('messages', k, now)
+count_stat('tokens', added, now)
 count_stat('trimmed', cut)
 count_books(meta, books)
 local events = channel  -- the cjson path below clears `channel` once it has published

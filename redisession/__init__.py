@@ -6,6 +6,7 @@ Every mutation is one atomic Lua script; the sync `SessionStore` and the asyncio
 
 from ._async.reply import AsyncReplyStream
 from ._async.store import AsyncSessionStore
+from ._browse import HourStats, SessionPage
 from ._cache import CacheInfo
 from ._manage import StoreStats
 from ._stream import ReplyChunk
@@ -57,6 +58,7 @@ __all__ = [
     "Event",
     "EventType",
     "ExportIncomplete",
+    "HourStats",
     "ImportFormatError",
     "InvalidConfig",
     "InvalidInput",
@@ -82,6 +84,7 @@ __all__ = [
     "SessionExists",
     "SessionInactive",
     "SessionNotFound",
+    "SessionPage",
     "SessionStore",
     "StoreFullError",
     "StoreStats",

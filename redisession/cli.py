@@ -104,11 +104,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         _say("the command line needs the 'cli' extra: pip install 'redisession[cli]'")
         return EXIT_FAIL
+    from . import cli_serve  # noqa: F401  (serve, api-key: issue 12)
     from .errors import InvalidInput, RedisessionError, SessionNotFound
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command != "demo" and not args.url:
+    if args.command not in ("demo", "api-key") and not args.url:
         parser.print_usage(sys.stderr)
         _say("error: no Redis: pass --url or set REDIS_URL")
         return EXIT_USAGE

@@ -35,6 +35,7 @@ REPLACEMENTS = {
     "AsyncTransferMixin": "TransferMixin",
     "AsyncLiveMixin": "LiveMixin",
     "AsyncMessagesMixin": "MessagesMixin",
+    "AsyncBrowseMixin": "BrowseMixin",  # issue 12 (the HTTP service)
     "AsyncStoreBase": "StoreBase",
     # issue 13
     "AsyncStreamingMixin": "StreamingMixin",

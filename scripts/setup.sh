@@ -29,3 +29,4 @@ if [ -n "$EXTRAS" ]; then
 else
   .venv/bin/python -m pip install -q -e .
 fi
+case ",${EXTRAS}," in *,test,*|*,dev,*) scripts/setup-browser.sh ;; esac

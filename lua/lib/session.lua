@@ -129,9 +129,24 @@ local function slide_ttl(recorded, ttl, now, created)
   return nil
 end
 
--- Adds to the slot's shared counters (KEYS[8], see redisession/_stats.py).
-local function count_stat(field, by)
-  if KEYS[8] and by ~= 0 then redis.call('HINCRBY', KEYS[8], field, int_str(by)) end
+-- Adds to the slot's shared counters (KEYS[8], see docs/stats.md). Given `now` (ms), also to
+-- the hour's bucket `h:<hour>:<field>` (hour = now / 3600000): one more HINCRBY. The first count
+-- of a new bucket drops the slot's buckets HOURS_KEPT or more hours old (one HKEYS of a small
+-- hash, about once an hour per slot and field), so the hash stays bounded.
+local HOURS_KEPT = 26
+local function count_stat(field, by, now)
+  if not KEYS[8] or by == 0 then return end
+  redis.call('HINCRBY', KEYS[8], field, int_str(by))
+  if not now then return end
+  local hour = math.floor(now / 3600000)
+  if redis.call('HINCRBY', KEYS[8], 'h:' .. int_str(hour) .. ':' .. field,
+    int_str(by)) ~= by then return end
+  local old = {}
+  for _, name in ipairs(redis.call('HKEYS', KEYS[8])) do
+    local h = tonumber(string.match(name, '^h:(%d+):'))
+    if h and h <= hour - HOURS_KEPT then old[#old + 1] = name end
+  end
+  if #old > 0 then redis.call('HDEL', KEYS[8], unpack(old)) end
 end
 
 -- Every write script: ARGV[1] events channel, ARGV[2] call id (32 lowercase hex digits, made by

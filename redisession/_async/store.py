@@ -35,6 +35,7 @@ from ..defaults import EPOCH_CHECK_INTERVAL
 from ..errors import InvalidConfig, PoolExhausted
 from ..models import AppendResult, Message, Session
 from ..tokenizers import Tokenizer, estimate_tokens
+from .browse import AsyncBrowseMixin
 from .lifecycle import AsyncLifecycleMixin
 from .listener import Listener
 from .live import AsyncLiveMixin
@@ -51,8 +52,8 @@ from .upkeep import AsyncUpkeepMixin
 log = logging.getLogger("redisession")
 
 
-class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin,
-                        AsyncLiveMixin, AsyncRepairMixin, AsyncPagedMixin,
+class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
+                        AsyncTransferMixin, AsyncLiveMixin, AsyncRepairMixin, AsyncPagedMixin,
                         AsyncUpkeepMixin, AsyncStreamingMixin, AsyncLifecycleMixin,
                         AsyncMessagesMixin):
     """LLM conversation sessions in Redis, shared by every app instance that uses the same Redis.

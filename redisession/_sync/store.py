@@ -36,6 +36,7 @@ from ..defaults import EPOCH_CHECK_INTERVAL
 from ..errors import InvalidConfig, PoolExhausted
 from ..models import AppendResult, Message, Session
 from ..tokenizers import Tokenizer, estimate_tokens
+from .browse import BrowseMixin
 from .lifecycle import LifecycleMixin
 from .listener import Listener
 from .live import LiveMixin
@@ -52,8 +53,8 @@ from .upkeep import UpkeepMixin
 log = logging.getLogger("redisession")
 
 
-class SessionStore(ManageMixin, SummaryMixin, TransferMixin,
-                        LiveMixin, SyncRepairMixin, PagedMixin,
+class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
+                        TransferMixin, LiveMixin, SyncRepairMixin, PagedMixin,
                         UpkeepMixin, StreamingMixin, LifecycleMixin,
                         MessagesMixin):
     """LLM conversation sessions in Redis, shared by every app instance that uses the same Redis.
