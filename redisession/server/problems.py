@@ -29,6 +29,7 @@ TYPE_BASE = "urn:redisession:problem:"
 
 PROBLEMS: dict[str, tuple[int, str, str]] = {
     "SessionNotFound": (404, "session-not-found", "Session not found"),
+    "MessageNotFound": (404, "message-not-found", "Message not found"),
     "SessionExists": (409, "session-exists", "Session already exists"),
     "SummaryConflict": (409, "summary-conflict", "Another instance summarized first"),
     "ReplyInProgress": (409, "reply-in-progress", "A reply is being streamed"),
