@@ -64,6 +64,17 @@ class SessionConfig(BaseModel):
     durability_timeout: float = Field(defaults.DURABILITY_TIMEOUT, gt=0, description=(
         "seconds a write waits for confirmations before DurabilityError"))
 
+    def __init__(self, **values: Any) -> None:
+        """Validate ``values`` (the fields below).
+
+        Raises:
+            InvalidConfig: a setting out of range or unknown, named with the value given.
+        """
+        try:
+            super().__init__(**values)
+        except ValidationError as e:
+            raise InvalidConfig(_first_error(e)) from e
+
     @model_validator(mode="after")
     def _cache_needs_events(self) -> SessionConfig:
         if self.cache_size and self.consistency == "eventual" and not self.events:
@@ -93,11 +104,9 @@ class SessionConfig(BaseModel):
 
     @classmethod
     def build(cls, **values: Any) -> SessionConfig:
-        """Like the constructor, but raises `InvalidConfig` (a ValueError) naming the setting."""
-        try:
-            return cls(**values)
-        except ValidationError as e:
-            raise InvalidConfig(_first_error(e)) from e
+        """Like the constructor (which also raises `InvalidConfig`, a ValueError, naming the
+        setting); kept for callers that build from a dict of settings."""
+        return cls(**values)
 
 
 def _first_error(e: ValidationError) -> str:
