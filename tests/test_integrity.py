@@ -207,6 +207,37 @@ async def test_sweep_reports_corrupted_sessions(st: Any, raw: redis.Redis, prefi
     assert (await st.repair_indexes())["corrupted"] == 0
 
 
+async def test_listing_keeps_a_corrupted_session_indexed(st: Any, raw: redis.Redis,
+                                                          prefix: str,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    from redisession._keys import user_sessions
+    bad, gone = await st.create(user_id="al"), await st.create(user_id="al")
+    await st.add(bad.id, "user", "a")
+    raw.hset(session_keys(prefix, bad.id).meta, "n", "zz")
+    raw.delete(*session_keys(prefix, gone.id))
+    index = user_sessions(prefix, "al")
+    assert await st.list_sessions("al") == []  # the corrupted one is left out of the page
+    assert raw.zrange(index, 0, -1) == [bad.id.encode()]  # ... but only the gone one pruned
+    caplog.clear()
+    report = await st.repair_indexes()
+    assert report["corrupted"] == 1 and raw.zrange(index, 0, -1) == [bad.id.encode()]
+    assert sum(bad.id in r.getMessage() for r in caplog.records) == 1  # logged once
+    await st.repair(bad.id)
+    assert [s.id for s in await st.list_sessions("al")] == [bad.id]
+
+
+async def test_repair_indexes_counts_only_index_updates_that_ran(
+        st: Any, raw: redis.Redis, prefix: str, caplog: pytest.LogCaptureFixture) -> None:
+    from redisession._keys import stats_shards
+    await st.create(user_id="bo")
+    raw.delete(stats_shards(prefix))
+    raw.set(stats_shards(prefix), "not a set")  # every index update's SADD fails
+    caplog.clear()
+    assert (await st.repair_indexes())["indexed"] == 0
+    assert any("failed during repair_indexes()" in r.getMessage() for r in caplog.records)
+    assert not any("heals the index" in r.getMessage() for r in caplog.records)
+
+
 async def test_reused_first_id_with_other_messages_is_refused(st: Any, raw: redis.Redis,
                                                               prefix: str) -> None:
     s = await st.create()
