@@ -15,8 +15,15 @@ from redis.exceptions import NoPermissionError, ResponseError
 from .. import _cache, _connect, _durability, _ops, _pool
 from .._cache import SnapshotCache
 from .._compat import AsyncRetry, redis_async
-from .._connect import (RETRY_ON, backoff, check_server, client_kwargs, decodes_responses, plan,
-                        socket_timeout_of)
+from .._connect import (
+    RETRY_ON,
+    backoff,
+    check_server,
+    client_kwargs,
+    decodes_responses,
+    plan,
+    socket_timeout_of,
+)
 from .._keys import (
     SessionKeys,
     check_id,
