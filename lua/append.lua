@@ -5,7 +5,8 @@ ARGV  [1] events channel ('' = none)   [2] call id   [3] dedup TTL ms   (lib/ses
       [4] max_messages  [5] max_tokens  [6] max_history   store defaults; meta overrides win
       [7] name hint: the session's name if it has none yet ('' = none)
       [8] k, the number of messages, then 4 arguments per message:
-          id, tokens (integer >= 0), kind (0 plain, 1 assistant tool call, 2 tool result), body
+          id, tokens (integer >= 0), kind (lib/session: 0 plain, 1 tool call, 2 tool result,
+          3 continuation), body
       then the bookkeeping counters of lib/books (4 + 2 t arguments; none = all zero)
       then, to commit a streaming reply (lib/reply; k = 1, the message id is the reply's rid):
           the reply's push count; KEYS[10..12] are then its reply, text and replies keys
@@ -25,7 +26,8 @@ Events   appended {type, sid, v, w, seq, first_seq, count, n, tokens, tokens_in,
          reply_committed {type, sid, rid, v, w, seq, off, ts}             (commit)
 Trimming drops the oldest messages while the window holds more than max_messages or more than
 max_tokens (the limits never drop the newest message), then keeps dropping while the window
-would start on a tool result, so a tool result never outlives the assistant call it answers. Dropped
+would start on a tool result or a continuation (kind >= 2), so a tool result never outlives the
+call it answers. Dropped
 messages move to arch, capped at max_history (0 = dropped for good). Which messages go is decided
 from their headers before anything is written.
 ]]
@@ -53,7 +55,7 @@ for i = 1, k do
   kinds[i] = int_arg(ARGV[at + 3], 'kind')
   bodies[i] = ARGV[at + 4]
   if ids[i] == '' then fail('RS_INVALID', 'message id is empty') end
-  if kinds[i] > 2 then fail('RS_INVALID', 'kind must be 0, 1 or 2') end
+  if kinds[i] > 3 then fail('RS_INVALID', 'kind must be 0, 1, 2 or 3') end
   added = added + toks[i]
 end
 -- A call of several messages is remembered under its first id with a digest of all of them, so
@@ -122,7 +124,7 @@ while n > 0 do
     local i = cut - n_before + 1
     e, h = elements[i], {first_seq + i - 1, toks[i], kinds[i]}
   end
-  if not over and h[3] ~= KIND_TOOL_RESULT then break end
+  if not over and h[3] < KIND_TOOL_RESULT then break end
   cut = cut + 1
   removed[cut] = e
   n, tokens, through = n - 1, tokens - h[2], h[1]

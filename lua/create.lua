@@ -5,9 +5,10 @@ ARGV  [1] events channel ('' = none)   [2] call id   [3] dedup TTL ms   (lib/ses
       [4] session id   [5] user id ('' = none)   [6] name   [7] metadata JSON ('' = none)
       [8] idle TTL seconds (> 0)   [9] lifetime seconds (0 = none)
       [10] max_messages  [11] max_tokens  [12] max_history  (per-session overrides, '' = default)
+      [13] exist_ok: '1' = a session with this id is returned as it is (no error, no write)
 Returns  {meta as a flat HGETALL list, remaining TTL ms}; a retry of the same call (same call id)
          returns the session as it is now and writes nothing
-Errors   RS_EXISTS a session with this id exists (created by another call)
+Errors   RS_EXISTS a session with this id exists (created by another call) and exist_ok is not '1'
          RS_INVALID an argument is malformed
 Event    created {type, sid, user, v, w, ts}
          expired {type, sid, ts}   for up to 8 other sessions of this slot found past their
@@ -30,7 +31,9 @@ for i = 10, 12 do
 end
 
 if redis.call('EXISTS', meta) == 1 then
-  if not recall(call) then fail('RS_EXISTS', 'session ' .. sid .. ' already exists') end
+  if ARGV[13] ~= '1' and not recall(call) then
+    fail('RS_EXISTS', 'session ' .. sid .. ' already exists')
+  end
   return {redis.call('HGETALL', meta), redis.call('PTTL', meta)}
 end
 

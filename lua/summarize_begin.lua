@@ -48,7 +48,7 @@ if keep then
   while n > 0 do
     local e = redis.call('LINDEX', msgs, i)
     local h = checked_header(e, 'window index ' .. i)
-    if not ((n > 1 and tokens > keep) or h[3] == KIND_TOOL_RESULT) then break end
+    if not ((n > 1 and tokens > keep) or h[3] >= KIND_TOOL_RESULT) then break end
     fold[#fold + 1] = e
     n, tokens, i = n - 1, tokens - h[2], i + 1
   end

@@ -32,7 +32,7 @@ after each write with ``durability="replicas"``; with ``durability="aof"`` on Re
 SCRIPTS = (
     "del", "exists", "get", "set", "rename", "time", "pttl", "pexpireat",
     "hdel", "hget", "hgetall", "hincrby", "hincrbyfloat", "hlen", "hmget", "hset",
-    "lindex", "llen", "lmove", "lpop", "lrange", "ltrim", "rpush",
+    "lindex", "llen", "lmove", "lpop", "lrange", "lrem", "lset", "ltrim", "rpop", "rpush",
     "zadd", "zrange", "zrangebyscore", "zrem", "zremrangebyscore", "zscore", "unlink",
     "publish", "spublish",
     "append", "strlen",  # streaming replies (issue 13)

@@ -43,10 +43,10 @@ SELF_MANAGED = frozenset({"create", "append", "clear", "touch", "delete", "read"
 
 WINDOW_KEPT = frozenset({"set_state", "delete_state", "incr_state", "summarize_begin",
                          "summarize_commit", "summarize_release", "deactivate", "reactivate",
-                         "update", "record_error"})
+                         "update", "record_error", "archive_oldest"})
 """Scripts that change meta or state, or trim the window's head, but never rewrite the
-messages it keeps: a cached window stays a valid prefix. After any other script (import, and
-scripts added later) the writer drops its entry."""
+messages it keeps: a cached window stays a valid prefix. After any other script (import, pop,
+delete_message, replace, edit, and scripts added later) the writer drops its entry."""
 
 
 def script_name(scripts: Any, script: Any) -> str:
@@ -210,12 +210,13 @@ class SnapshotCache:
 # -- pure snapshot arithmetic ----------------------------------------------------------------
 
 def _window_ok(session: Session, messages: Sequence[Message]) -> bool:
-    """The window is contiguous and ends at the session's last seq, with the right count."""
+    """The window has the session's count of messages, in increasing seqs up to its last seq
+    (contiguous after appends and trims; pop and delete_message may leave gaps)."""
     if len(messages) != session.message_count:
         return False
-    seqs = [m.seq for m in messages]
-    expected = list(range(session.last_seq - len(messages) + 1, session.last_seq + 1))
-    return seqs == expected
+    seqs = [m.seq or 0 for m in messages]
+    return all(a < b for a, b in zip(seqs, seqs[1:], strict=False)) and (
+        not seqs or seqs[-1] <= session.last_seq)
 
 
 def merge_after(entry: Entry, fresh: Snapshot) -> list[Message] | None:
@@ -231,6 +232,8 @@ def merge_after(entry: Entry, fresh: Snapshot) -> list[Message] | None:
     v = fresh.session.version
     if v < entry.v or (v == entry.v and fresh.w and entry.w and fresh.w != entry.w):
         return None
+    if fresh.session.rewrites != entry.session.rewrites:
+        return None  # pop, delete_message, replace or edit changed messages the entry holds
     if not fresh.partial:
         return fresh.messages
     news = fresh.messages
@@ -238,7 +241,15 @@ def merge_after(entry: Entry, fresh: Snapshot) -> list[Message] | None:
         if news[0].id != entry.messages[-1].id:
             return None
         news = news[1:]
-    n = fresh.session.message_count
+    n, last = fresh.session.message_count, fresh.session.last_seq
+    # With no rewrite since the entry, only appends (gap-free, up to the last seq), head trims
+    # and clears happened: the new messages must be exactly that, following the entry's.
+    if not news and last != entry.session.last_seq:
+        return None
+    if [m.seq for m in news] != list(range(last - len(news) + 1, last + 1)):
+        return None
+    if news and n > len(news) and news[0].seq != entry.session.last_seq + 1:
+        return None
     combined = [*entry.messages, *news]
     window = combined[len(combined) - n:] if n else []
     return window if _window_ok(fresh.session, window) else None
@@ -259,9 +270,10 @@ def after_append(entry: Entry | None, result: AppendResult, prepared: Sequence[P
     the entry was not exactly one version behind, or the call was a retried duplicate).
     ``active_ms`` is the server time the script wrote as the session's last activity.
 
-    This runs on every cached append, so it stays O(appended): a cached window is contiguous
-    (every entry was checked when it was stored), so the new messages continue it exactly when
-    its last seq is the one before ``first_seq`` (checked), and the session is copied once."""
+    This runs on every cached append, so it stays O(appended): a cached window is the window as
+    Redis held it at its version (seqs increasing; a pop or delete_message may have left a gap
+    inside it), so the new messages continue it exactly when its last seq is the one before
+    ``first_seq`` (checked), and the session is copied once."""
     if entry is None or result.duplicate or entry.v != result.version - 1:
         return None
     kept = entry.messages

@@ -16,8 +16,8 @@ from typing import Any
 from cachetools import TTLCache
 from redis.exceptions import OutOfMemoryError, ResponseError
 
-from . import defaults
-from ._codec import decode_elements, encode_body, kind_of
+from . import _items, defaults
+from ._codec import KIND_TOOL_RESULT, decode_elements, encode_body
 from ._keys import check_id, events_channel, session_events_affixes
 from ._values import check_text, check_value
 from .config import SessionConfig
@@ -81,10 +81,15 @@ def prepare(items: Sequence[MessageLike], config: SessionConfig,
     """Validate and encode messages for one append call; raises before anything is sent."""
     if not items:
         raise InvalidMessage("append needs at least one message")
+    return prepare_messages([to_message(item) for item in items], config, tokenizer)
+
+
+def prepare_messages(messages: Sequence[Message], config: SessionConfig,
+                     tokenizer: Tokenizer) -> list[Prepared]:
+    """`prepare` for messages already converted (may be empty: ``replace`` takes none)."""
     out: list[Prepared] = []
     seen: set[str] = set()
-    for item in items:
-        m = to_message(item)
+    for m, kind in zip(messages, _items.kinds(messages), strict=True):
         check_message(m)
         if m.id in seen:
             raise DuplicateMessageId(f"message id {m.id!r} appears twice in one append call")
@@ -101,7 +106,7 @@ def prepare(items: Sequence[MessageLike], config: SessionConfig,
             raise MessageTooLarge(
                 f"message {m.id} is {len(body)} bytes encoded; max_message_bytes is "
                 f"{config.max_message_bytes}")
-        out.append(Prepared(m, tokens, kind_of(m), body))
+        out.append(Prepared(m, tokens, kind, body))
     return out
 
 
@@ -113,6 +118,7 @@ def check_message(m: Message) -> None:
             check_text(value, f"message {name}", InvalidMessage)
     check_value(m.tool_calls, "message tool_calls", InvalidMessage)
     check_value(m.metadata, "message metadata", InvalidMessage)
+    check_value(m.raw, "message raw", InvalidMessage)
 
 
 def name_hint(prepared: Iterable[Prepared]) -> str:
@@ -146,7 +152,7 @@ def create_args(config: SessionConfig, channel: str, sid: str, user_id: str | No
                 name: str | None,
                 metadata: dict[str, Any] | None, ttl: int, lifetime: int | None,
                 max_messages: int | None, max_tokens: int | None,
-                max_history: int | None) -> list[Any]:
+                max_history: int | None, *, exist_ok: bool = False) -> list[Any]:
     check_limits(ttl=ttl, lifetime=lifetime, max_messages=max_messages, max_tokens=max_tokens,
                  max_history=max_history)
     if user_id is not None:
@@ -161,7 +167,8 @@ def create_args(config: SessionConfig, channel: str, sid: str, user_id: str | No
     except (TypeError, ValueError) as e:
         raise InvalidInput(f"metadata must be JSON-serializable: {e}") from e
     return [*call_args(channel, config), sid, user_id or "", name or "", meta_json, ttl,
-            lifetime or 0, _opt(max_messages), _opt(max_tokens), _opt(max_history)]
+            lifetime or 0, _opt(max_messages), _opt(max_tokens), _opt(max_history),
+            "1" if exist_ok else "0"]
 
 
 def new_call_id() -> str:
@@ -266,6 +273,7 @@ def parse_meta(reply: HashReply, pttl: int) -> Session:
         summary=f.get("summary") or None, summarized_through_seq=int(f.get("summary_seq") or 0),
         summary_tokens=int(f.get("summary_tokens") or 0), summaries=int(f.get("summaries") or 0),
         **bookkeeping(f),
+        rewrites=int(f.get("rw") or 0),
     )
 
 
@@ -339,8 +347,9 @@ def check_budget(budget: object) -> None:
 def select_context(messages: Sequence[Message], budget: int) -> list[Message]:
     """The newest messages whose tokens fit ``budget``, oldest first.
 
-    Never starts on a tool result: a tool result whose assistant call did not fit is dropped
-    with it, so the model never sees an answer to a call it cannot see.
+    Never starts on a tool result or a continuation item (see `_items`): a tool result whose
+    call did not fit is dropped with it, so the model never sees an answer to a call it cannot
+    see.
     """
     check_budget(budget)
     total, start = 0, len(messages)
@@ -349,7 +358,8 @@ def select_context(messages: Sequence[Message], budget: int) -> list[Message]:
         if total > budget:
             break
         start = i
-    while start < len(messages) and messages[start].role == "tool":
+    kinds = _items.kinds(messages)
+    while start < len(messages) and kinds[start] >= KIND_TOOL_RESULT:
         start += 1
     return list(messages[start:])
 

@@ -24,7 +24,9 @@ NAMES = ("create", "append", "read", "read_touch", "touch", "clear", "delete",
          "begin_reply", "push_reply", "abort_reply", "reply_state", "reap_reply", "reap_replies",
          "deactivate", "reactivate", "update", "record_error",
          # bounded reads and expiry (issue 9)
-         "read_page", "claim_slots")
+         "read_page", "claim_slots",
+         # message operations (issue 11)
+         "pop", "delete_message", "replace", "edit", "archive_oldest")
 _INCLUDE = re.compile(r'^--- @include "([\w/]+)"\s*$', re.M)
 
 
@@ -89,3 +91,8 @@ class Scripts:
     repair: Any
     read_page: Any
     claim_slots: Any
+    pop: Any
+    delete_message: Any
+    replace: Any
+    edit: Any
+    archive_oldest: Any

@@ -23,7 +23,8 @@ from typing import Any
 
 import msgpack
 
-from ._codec import decode_element, encode_body, kind_of
+from . import _items
+from ._codec import decode_element, encode_body
 from ._keys import check_id
 from ._manage import parse_state
 from ._ops import hash_fields
@@ -81,7 +82,7 @@ def session_line(sid: str, dump: Sequence[Any]) -> str:
     meta = hash_fields(meta_flat)
     # retry records (old tokens, the write tag, the dedup rotation time) and the expiry: the
     # import sets its own
-    for private in ("ctok", "itok", "expires", "w", "dr"):
+    for private in ("ctok", "itok", "expires", "w", "dr", "rw"):
         meta.pop(private, None)
     """One export line from the reply of ``dump.lua``; ValueError for a session whose data
     JSON cannot carry (bytes or invalid text that an older version stored)."""
@@ -108,15 +109,21 @@ def check_header(line: str) -> None:
                                    f"redisession reads version {VERSION}")
 
 
-def _element(item: Any) -> tuple[bytes, int]:
+def _imported(item: Any) -> tuple[Message, int, int]:
     if not isinstance(item, dict):
         raise InvalidInput("a message must be a JSON object")
     seq, tokens = item.get("seq"), item.get("tokens")
     if not isinstance(seq, int) or not isinstance(tokens, int) or seq < 1 or tokens < 0:
         raise InvalidInput(f"message {item.get('id')!r} needs an int seq >= 1 and tokens >= 0")
-    m = Message(**{k: v for k, v in item.items() if k not in ("seq", "tokens")})
-    head = msgpack.packb([seq, tokens, kind_of(m)])
-    return head + encode_body(m), tokens
+    return Message(**{k: v for k, v in item.items() if k not in ("seq", "tokens")}), seq, tokens
+
+
+def _elements(items: list[Any]) -> list[tuple[bytes, int]]:
+    """Stored elements and their tokens; kinds decided over the list, as an append would."""
+    parsed = [_imported(item) for item in items]
+    kinds = _items.kinds([m for m, _, _ in parsed])
+    return [(msgpack.packb([seq, tokens, kind]) + encode_body(m), tokens)
+            for (m, seq, tokens), kind in zip(parsed, kinds, strict=True)]
 
 
 def parse_session(lineno: int, line: str) -> tuple[str, int, dict[str, str], list[Any],
@@ -151,8 +158,8 @@ def parse_session(lineno: int, line: str) -> tuple[str, int, dict[str, str], lis
         state_args: list[Any] = []
         for k, v in state.items():
             state_args += [k, json.dumps(v, separators=(",", ":"))]
-        window = [_element(m) for m in item.get("window", [])]
-        archive = [_element(m)[0] for m in item.get("archive", [])]
+        window = _elements(list(item.get("window", [])))
+        archive = [e for e, _ in _elements(list(item.get("archive", [])))]
         if len(window) != int(meta["n"]) or sum(t for _, t in window) != int(meta["tokens"]):
             raise InvalidInput("the window does not match meta n/tokens")
         check_seqs(item.get("window", []), item.get("archive", []), int(meta["seq"]))

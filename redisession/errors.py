@@ -5,6 +5,7 @@
     RedisessionError
     ├── SessionNotFound      (also KeyError)    no session with that id
     ├── SessionExists                           create() with an id already taken
+    ├── MessageNotFound      (also KeyError)    edit() of a message id not in the window
     ├── InvalidInput         (also ValueError)  rejected before anything reached Redis
     │   ├── InvalidSessionId                    id outside [A-Za-z0-9._-] or too long
     │   │   └── InvalidUserId                   the same, for a user id
@@ -59,6 +60,17 @@ class SessionExists(RedisessionError):
     def __init__(self, session_id: str) -> None:
         super().__init__(f"session {session_id!r} already exists")
         self.session_id = session_id
+
+
+class MessageNotFound(RedisessionError, KeyError):
+    """No message with this id in the session's window (edit)."""
+
+    def __init__(self, session_id: str, message_id: str) -> None:
+        super().__init__(session_id, message_id)
+        self.session_id, self.message_id = session_id, message_id
+
+    def __str__(self) -> str:
+        return f"session {self.session_id!r} has no message {self.message_id!r} in its window"
 
 
 class InvalidInput(RedisessionError, ValueError):

@@ -27,7 +27,9 @@ EventType = Literal["created", "appended", "trimmed", "cleared", "deleted", "tou
                     "summarized", "state_updated", "repaired",
                     # issue 13: streaming replies, lifecycle, bookkeeping
                     "reply_started", "reply_delta", "reply_committed", "reply_aborted",
-                    "reply_abandoned", "deactivated", "reactivated", "updated", "error_recorded"]
+                    "reply_abandoned", "deactivated", "reactivated", "updated", "error_recorded",
+                    # message operations (issue 11): they rewrite the window
+                    "popped", "message_deleted", "replaced", "edited"]
 """Every event type. ``touched`` only when ``touch_events=True``; ``expired`` from `sweep()`;
 ``reply_delta`` only on the session's own channel (`follow_reply`, ``events(session_id)``)."""
 
@@ -63,6 +65,8 @@ class Event(BaseModel):
         tokens_in, tokens_out, tool_calls: what an append added to the session's counters.
         w: the write tag, the call id of the write that made version ``v``
         (every type that changes ``v``). problems: what ``repair()`` fixed (repaired).
+        seq of the message popped, deleted or edited; first_seq, seq, count of the new window
+        and ``replaced``, the size of the old one (replaced).
     """
 
     model_config = ConfigDict(frozen=True, extra="allow")
@@ -97,6 +101,7 @@ class Event(BaseModel):
     tool_calls: int | None = None
     w: str | None = None
     problems: list[str] | None = None
+    replaced: int | None = None
 
     @field_validator("ts", mode="before")
     @classmethod

@@ -34,7 +34,10 @@ class Message(BaseModel):
 
     ``id`` is generated on the client when absent, so a retried append carries the same id and
     is stored once. ``tokens`` is the caller's count; when ``None`` the store's tokenizer counts.
-    ``seq`` is set by the store: the message's position in the session, gap-free from 1.
+    ``seq`` is set by the store: the message's position in the session, increasing from 1 and
+    never reused (``pop`` and ``delete_message`` may leave gaps).
+    ``raw`` keeps a framework's own item verbatim (a JSON-like dict: an OpenAI Responses item,
+    a LangChain message dict, a LlamaIndex ChatMessage): it comes back equal, field for field.
     Invalid fields raise `InvalidMessage` (a ``ValueError``).
     """
 
@@ -51,6 +54,7 @@ class Message(BaseModel):
     metadata: dict[str, Any] | None = None
     created_at: datetime = Field(default_factory=_now)
     seq: int | None = None
+    raw: dict[str, Any] | None = None
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -68,8 +72,9 @@ class Message(BaseModel):
 
     @model_validator(mode="after")
     def _check_shape(self) -> Message:
-        if not self.content and not self.tool_calls:
-            raise ValueError("content is empty (only an assistant tool call may have none)")
+        if not self.content and not self.tool_calls and self.raw is None:
+            raise ValueError("content is empty (only an assistant tool call or a message "
+                             "with a raw item may have none)")
         if self.tool_calls and self.role != "assistant":
             raise ValueError("only assistant messages carry tool_calls")
         if self.role == "tool" and not self.tool_call_id:
@@ -131,6 +136,8 @@ class Session(BaseModel):
     errors: dict[str, int] = Field(default_factory=dict, description="model errors by kind")
     last_error: dict[str, Any] | None = Field(default=None, description=(
         "the last record_error(): kind, detail, ts (ms)"))
+    rewrites: int = Field(default=0, description=(
+        "times the window was rewritten (pop, delete_message, replace, edit)"))
 
 
     @model_validator(mode="before")

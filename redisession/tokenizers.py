@@ -45,4 +45,6 @@ def count_message(message: Message, tokenizer: Tokenizer) -> int:
     n = tokenizer(message.content) + MESSAGE_OVERHEAD
     if message.tool_calls:
         n += tokenizer(json.dumps(message.tool_calls, separators=(",", ":")))
+    elif message.raw is not None and not message.content:
+        n += tokenizer(json.dumps(message.raw, separators=(",", ":"), default=str))
     return n

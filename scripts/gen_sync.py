@@ -34,6 +34,7 @@ REPLACEMENTS = {
     "AsyncSummaryMixin": "SummaryMixin",
     "AsyncTransferMixin": "TransferMixin",
     "AsyncLiveMixin": "LiveMixin",
+    "AsyncMessagesMixin": "MessagesMixin",
     "AsyncStoreBase": "StoreBase",
     # issue 13
     "AsyncStreamingMixin": "StreamingMixin",

@@ -69,6 +69,15 @@ def _whole_api(store: SessionStore) -> None:
     assert [x.id for x in store.list_sessions("u1")] == [s.id]
     assert store.find_sessions("u1", name_contains="ac")
     assert store.stats().created == 1
+    # message operations (issue 11)
+    m = store.create(session_id=f"{s.id}-ops", exist_ok=True)
+    store.append(m.id, *[("user", f"o{i}") for i in range(5)])
+    assert store.pop(m.id) is not None and store.archive_oldest(m.id, 1)
+    first = store.messages(m.id)[0]
+    assert store.edit(m.id, first.id, content="E").content == "E"
+    assert store.delete_message(m.id, first.id)
+    assert store.replace(m.id, [("user", "r")]).message_count == 1
+    assert store.delete(m.id)
     buf = io.StringIO()
     assert store.export_sessions(buf) == 1
     assert store.import_sessions(io.StringIO(buf.getvalue()), overwrite=True) == 1

@@ -25,11 +25,13 @@ def test_bulk_decode_builds_every_field_and_ignores_a_trailing_body_field() -> N
     named = Message(id="custom-id", role="assistant", content="", name="bot",
                     tool_calls=[{"id": "c1", "function": {"name": "f"}}], created_at=when)
     body = msgpack.unpackb(encode_body(named), raw=False)
-    longer = msgpack.packb([*body, {"framework": "item"}], use_bin_type=True)  # a newer field
+    # the ninth field is Message.raw (issue 11); a tenth is one a newer version might add
+    longer = msgpack.packb([*body, {"framework": "item"}, "newer"], use_bin_type=True)
     out = decode_elements([_element(1, 7, encode_body(plain)), _element(2, 9, longer)])
     assert all(type(m) is MessageModel for m in out)
     assert out[0] == plain.model_copy(update={"seq": 1, "tokens": 7})
-    assert out[1] == named.model_copy(update={"seq": 2, "tokens": 9})
+    assert out[1] == named.model_copy(update={"seq": 2, "tokens": 9,
+                                              "raw": {"framework": "item"}})
     assert out[0].id == plain.id and out[0].created_at == when
     assert decode_elements([]) == []
 

@@ -22,6 +22,7 @@ from redisession import (
     _ops,
     _transfer,
 )
+from redisession._codec import encode_body, id_field
 from redisession._keys import SessionKeys, session_keys
 from redisession.testing import RedisServer
 
@@ -50,6 +51,10 @@ def _export(store: SessionStore, sid: str) -> list[Any]:
             *archive]
 
 
+def _body(mid: str, content: str) -> bytes:
+    return encode_body(Message(id=mid, role="user", content=content))
+
+
 def raw_calls(store: SessionStore, sid: str) -> list[tuple[str, Callable[[], list[Any]]]]:
     """(script, arguments after the call args) of every script that remembers its call."""
     return [
@@ -58,6 +63,13 @@ def raw_calls(store: SessionStore, sid: str) -> list[tuple[str, Callable[[], lis
         ("incr_state", lambda: ["n", "2", "1"]),
         ("delete_state", lambda: ["plan"]),
         ("summarize_commit", lambda: ["tok", 0, 1, "summary", 3, 1, 100]),
+        # message operations (issue 11)
+        ("replace", lambda: [2, 1000, 100, "1", 2, "r-1", 1, 0, _body("r-1", "x"),
+                             "r-2", 1, 0, _body("r-2", "y")]),
+        ("edit", lambda: [id_field("r-1"), store.get(sid).rewrites, 2, 0, _body("r-1", "E")]),
+        ("archive_oldest", lambda: [1, 100, "0"]),
+        ("delete_message", lambda: [id_field("r-1")]),
+        ("pop", lambda: []),
         ("clear", lambda: []),
         ("import_session", lambda: _export(store, sid)),
         ("repair", lambda: []),

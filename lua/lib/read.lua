@@ -1,4 +1,5 @@
 -- read_session: the body shared by read.lua and read_touch.lua.
+--- @include "lib/seek"
 -- `limit` ('' = no limit) caps the elements of one call: a big window or archive is read in
 -- pages (read_page.lua continues), so no single call blocks Redis for long.
 local function read_session(what, after, limit)
@@ -21,13 +22,9 @@ local function read_session(what, after, limit)
   elseif what == 'after' then
     local head = redis.call('LINDEX', KEYS[2], 0)
     local from = 0
-    if head then
-      local _, h = cmsgpack.unpack_one(head)
-      local first = h[1]
-      if tonumber(after) + 1 >= first then
-        from = tonumber(after) + 1 - first
-        reply[3] = 1
-      end
+    if head and tonumber(after) + 1 >= seq_of(head) then
+      from = first_after(KEYS[2], tonumber(after))
+      reply[3] = 1
     end
     local to = -1
     if page then to = from + page - 1 end

@@ -12,7 +12,8 @@
 --   KEYS[9] live   ZSET  sid -> expiry ms of the sessions in this slot (shared: never expires)
 -- A stored message is a msgpack header [seq, tokens, kind] written here, followed by the
 -- client's msgpack body, which Lua never decodes. kind: 0 plain, 1 assistant asking for
--- tool calls, 2 tool result.
+-- tool calls, 2 tool result, 3 continuation (an item that belongs to the turn before it, such
+-- as a Responses function_call after a reasoning item). A window never starts on kind >= 2.
 
 local KIND_TOOL_RESULT = 2
 

@@ -47,6 +47,7 @@ from .lifecycle import AsyncLifecycleMixin
 from .listener import Listener
 from .live import AsyncLiveMixin
 from .manage import AsyncManageMixin
+from .messages import AsyncMessagesMixin
 from .paged import AsyncPagedMixin
 from .repair import AsyncRepairMixin
 from .scripting import AsyncScriptRunner, durable, report
@@ -60,7 +61,8 @@ log = logging.getLogger("redisession")
 
 class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin,
                         AsyncLiveMixin, AsyncRepairMixin, AsyncPagedMixin,
-                        AsyncUpkeepMixin, AsyncStreamingMixin, AsyncLifecycleMixin):
+                        AsyncUpkeepMixin, AsyncStreamingMixin, AsyncLifecycleMixin,
+                        AsyncMessagesMixin):
     """LLM conversation sessions in Redis, shared by every app instance that uses the same Redis.
 
     Args:
@@ -243,26 +245,30 @@ class AsyncSessionStore(AsyncManageMixin, AsyncSummaryMixin, AsyncTransferMixin,
                      name: str | None = None, metadata: dict[str, Any] | None = None,
                      ttl: int | None = None, lifetime: int | None = None,
                      max_messages: int | None = None, max_tokens: int | None = None,
-                     max_history: int | None = None) -> Session:
+                     max_history: int | None = None, exist_ok: bool = False) -> Session:
         """Create an empty session.
 
         Args:
             session_id: ``[A-Za-z0-9._-]``, at most 128 characters; a uuid4 hex when omitted.
             user_id: owner, same alphabet. name, metadata: free text and a JSON-able dict.
             ttl, lifetime, max_messages, max_tokens, max_history: per-session overrides.
+            exist_ok: if a session with this id exists, return it as it is (its settings
+                win over the ones given here) instead of raising: create on first use. Any
+                number of instances racing on a new id all succeed and make one session.
 
         Returns:
-            The new `Session`.
+            The new (or, with ``exist_ok``, the existing) `Session`.
 
         Raises:
-            SessionExists: the id is taken. InvalidInput: a bad id, limit or metadata.
+            SessionExists: the id is taken (and not ``exist_ok``). InvalidInput: a bad id,
+            limit or metadata.
         """
         sid = check_id(session_id) if session_id is not None else _ops.new_session_id()
         args = _ops.create_args(
             self.config, self._events_arg(sid), sid, user_id, name, metadata,
             self.config.ttl if ttl is None else ttl,
             self.config.lifetime if lifetime is None else lifetime,
-            max_messages, max_tokens, max_history)
+            max_messages, max_tokens, max_history, exist_ok=exist_ok)
         generation = await self._generation(sid)
         reply = await self._run(self._scripts.create, sid, args)
         session = _ops.parse_meta(reply[0], int(reply[1]))

@@ -1,0 +1,109 @@
+"""What the adapters share: the store they talk to (given, or made from a URL), create on
+first use, and the ImportError that names the extra to install."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+from .._async.store import AsyncSessionStore
+from .._sync.store import SessionStore
+from ..errors import InvalidConfig, SessionNotFound
+from ..models import Message
+
+T = TypeVar("T")
+AnyStore = SessionStore | AsyncSessionStore
+
+
+def missing(module: str, package: str, extra: str, error: ImportError) -> ImportError:
+    """The ImportError an adapter raises when its framework is not installed."""
+    return ImportError(f"redisession.integrations.{module} needs {package}: "
+                       f"pip install 'redisession[{extra}]' ({error})")
+
+
+class Stores:
+    """The sync and async stores of one adapter: the store it was given, or both made (lazily)
+    from ``url`` with ``settings`` (`SessionConfig` fields: prefix, ttl, max_messages, ...)."""
+
+    def __init__(self, store: AnyStore | None, url: str | None,
+                 settings: Mapping[str, Any]) -> None:
+        if (store is None) == (url is None):
+            raise InvalidConfig("pass either store=SessionStore(...)/AsyncSessionStore(...) "
+                                "or url='redis://...'")
+        if store is not None and settings:
+            raise InvalidConfig(f"settings {sorted(settings)} go to the store: build it with "
+                                "them, or pass url= instead of store=")
+        if store is not None and not isinstance(store, SessionStore | AsyncSessionStore):
+            raise InvalidConfig(f"store must be a SessionStore or an AsyncSessionStore, got "
+                                f"{type(store).__name__}")
+        self._sync = store if isinstance(store, SessionStore) else None
+        self._async = store if isinstance(store, AsyncSessionStore) else None
+        self._url, self._settings = url, dict(settings)
+        self._owned: list[AnyStore] = []
+
+    def sync(self) -> SessionStore:
+        """The sync store (made from the URL on first use)."""
+        if self._sync is None:
+            if self._url is None:
+                raise InvalidConfig("this adapter was given an AsyncSessionStore: use its async "
+                                    "methods, or give it a SessionStore (or url=)")
+            self._sync = SessionStore.from_url(self._url, **self._settings)
+            self._owned.append(self._sync)
+        return self._sync
+
+    def aio(self) -> AsyncSessionStore | None:
+        """The async store (made from the URL on first use); None when the adapter was given
+        only a sync store (its async methods then run the sync store in a thread)."""
+        if self._async is None and self._url is not None:
+            self._async = AsyncSessionStore.from_url(self._url, **self._settings)
+            self._owned.append(self._async)
+        return self._async
+
+    def close(self) -> None:
+        """Close the sync store this adapter made from a URL (a given store stays open)."""
+        for store in self._owned:
+            if isinstance(store, SessionStore):
+                store.close()
+
+    async def aclose(self) -> None:
+        """Close every store this adapter made from a URL."""
+        self.close()
+        for store in self._owned:
+            if isinstance(store, AsyncSessionStore):
+                await store.aclose()
+
+
+def first_use(store: SessionStore, sid: str, create: Mapping[str, Any],
+              op: Callable[[], T]) -> T:
+    """``op()``, creating the session first if it does not exist yet (create on first use:
+    racing instances all succeed and make one session)."""
+    try:
+        return op()
+    except SessionNotFound:
+        store.create(session_id=sid, exist_ok=True, **create)
+        return op()
+
+
+async def afirst_use(store: AsyncSessionStore, sid: str, create: Mapping[str, Any],
+                     op: Callable[[], Awaitable[T]]) -> T:
+    """`first_use` for the async store."""
+    try:
+        return await op()
+    except SessionNotFound:
+        await store.create(session_id=sid, exist_ok=True, **create)
+        return await op()
+
+
+def window(store: SessionStore, sid: str) -> list[Message]:
+    """The session's window; empty when the session does not exist (yet)."""
+    try:
+        return store.messages(sid)
+    except SessionNotFound:
+        return []
+
+
+async def awindow(store: AsyncSessionStore, sid: str) -> list[Message]:
+    try:
+        return await store.messages(sid)
+    except SessionNotFound:
+        return []
