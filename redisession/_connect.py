@@ -180,15 +180,24 @@ def backoff(settings: ConnectionSettings) -> ExponentialWithJitterBackoff:
 RETRY_ON = (ConnectionError, TimeoutError)
 
 
-def decodes_responses(client: Any) -> bool:
-    """True for a client built with decode_responses=True (msgpack needs raw bytes)."""
+def _connection_kwargs(client: Any) -> dict[str, Any]:
     getter = getattr(client, "get_connection_kwargs", None)
     if callable(getter):
-        kw = getter()
-    else:
-        pool = getattr(client, "connection_pool", None)
-        kw = getattr(pool, "connection_kwargs", None) or getattr(client, "connection_kwargs", {})
-    return bool(kw.get("decode_responses"))
+        return dict(getter())
+    pool = getattr(client, "connection_pool", None)
+    return dict(getattr(pool, "connection_kwargs", None)
+                or getattr(client, "connection_kwargs", {}))
+
+
+def decodes_responses(client: Any) -> bool:
+    """True for a client built with decode_responses=True (msgpack needs raw bytes)."""
+    return bool(_connection_kwargs(client).get("decode_responses"))
+
+
+def socket_timeout_of(client: Any) -> float | None:
+    """The client's socket timeout in seconds, None when unknown or unset."""
+    value = _connection_kwargs(client).get("socket_timeout")
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def _one_node(info: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from .config import SessionConfig
-from .errors import UnsupportedServer
+from .errors import InvalidConfig, UnsupportedServer
 
 WAITAOF_VERSION = (7, 2)
 
@@ -30,6 +30,21 @@ def wait_command(config: SessionConfig) -> tuple[Any, ...] | None:
     if config.durability == "aof":
         return ("WAITAOF", 1, config.min_replicas, ms)
     return None
+
+
+def check_timeouts(config: SessionConfig, socket_timeout: float | None) -> None:
+    """Refuse a WAIT that outlasts the socket timeout: the client would give up on the reply
+    first and raise a bare redis TimeoutError (and retry the write) instead of DurabilityError.
+
+    Raises:
+        InvalidConfig: durability is on and ``durability_timeout >= socket_timeout``.
+    """
+    if (config.durability != "none" and socket_timeout is not None
+            and config.durability_timeout >= socket_timeout):
+        raise InvalidConfig(
+            f"durability_timeout={config.durability_timeout}s must be shorter than "
+            f"ConnectionSettings.socket_timeout={socket_timeout}s: the client would stop "
+            "waiting for the WAIT reply first (and retry the write)")
 
 
 def barrier(first_key: str) -> tuple[Any, ...]:

@@ -15,15 +15,23 @@ from .models import RepairResult, Session
 log = logging.getLogger("redisession")
 
 
-def readable_meta(sid: str, reply: HashReply, pttl: int) -> Session | None:
-    """`parse_meta`, or None (logged) when the session is gone or its meta unreadable."""
+def readable_meta(sid: str, reply: HashReply, pttl: int, *, quiet: bool = False) -> Session | None:
+    """`parse_meta`, or None when the session is gone or its meta unreadable (logged unless
+    ``quiet``: a caller that reports the damage itself)."""
     if not reply:
         return None
     try:
         return parse_meta(reply, pttl)
-    except (KeyError, ValueError, TypeError) as e:
-        log.warning("session %s has an unreadable meta (%r); store.repair() rebuilds it", sid, e)
+    except (KeyError, ValueError, TypeError):
+        if not quiet:
+            log.warning("session %s is corrupted: %s; store.repair(%r) rebuilds it", sid,
+                        meta_problem(reply, -1) or "its meta cannot be read", sid)
         return None
+
+
+def owner_of(reply: HashReply) -> str | None:
+    """The ``user`` field of a meta hash, readable even when other fields are damaged."""
+    return hash_fields(reply).get("user") or None
 
 
 def parse_repair(sid: str, reply: Sequence[Any]) -> RepairResult:
@@ -40,7 +48,7 @@ META_NUMBERS = ("v", "seq", "n", "tokens", "ttl", "created", "total_messages", "
 
 def meta_problem(reply: HashReply, window_length: int) -> str:
     """What the scripts' first checks would refuse in a session's meta and window length
-    ('' when nothing, or when the session does not exist at all)."""
+    (-1: not known, not checked) ('' when nothing, or when the session does not exist)."""
     f = hash_fields(reply)
     if not f:
         return "meta is missing but the window is not" if window_length else ""
@@ -52,6 +60,6 @@ def meta_problem(reply: HashReply, window_length: int) -> str:
         except ValueError:
             return f"meta {name} is {f[name]!r}, not a number"
     n = f["n"]
-    if str(window_length) != n:
+    if window_length >= 0 and str(window_length) != n:
         return f"the window holds {window_length} messages, meta n says {n}"
     return ""

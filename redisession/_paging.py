@@ -18,7 +18,7 @@ import msgpack
 
 from . import defaults
 from ._codec import decode_elements
-from ._ops import Snapshot, parse_meta, write_tag
+from ._ops import Snapshot, hash_fields, parse_meta, write_tag
 from .errors import SessionCorrupted
 from .models import Session
 
@@ -49,8 +49,38 @@ class Page:
     elements: list[bytes]
 
 
-def _corrupted(sid: str, e: Exception) -> SessionCorrupted:
-    return SessionCorrupted(sid, f"meta or a message cannot be read ({e!r})")
+NUMERIC_META = ("v", "seq", "n", "tokens", "total_messages", "total_tokens", "total_trimmed",
+                "ttl", "created", "active")
+"""Meta fields every read parses as integers (`parse_meta`)."""
+
+
+def _problem(meta: Any) -> str:
+    """What is wrong, worded like the scripts' ``RS_CORRUPTED`` (``meta n is 'abc', not a
+    number``): the first missing or non-numeric meta field, else an undecodable message."""
+    try:
+        fields = hash_fields(meta)
+    except (TypeError, ValueError, IndexError):
+        return "meta cannot be read"
+    for name in NUMERIC_META:
+        value = fields.get(name)
+        if value is None:
+            return f"meta {name} is missing"
+        if not value.lstrip("-").isdigit():
+            return f"meta {name} is {value!r}, not a number"
+    return "a stored message cannot be decoded"
+
+
+def _corrupted(sid: str, meta: Any) -> SessionCorrupted:
+    return SessionCorrupted(sid, _problem(meta), on_read=True)
+
+
+def check_count(sid: str, got: int, expected: int) -> None:
+    """Refuse a complete window read whose length is not meta ``n`` (``expected``): the
+    window list was evicted or cut behind the scripts' back, and a read would show a session
+    with messages and none of them."""
+    if got != expected:
+        raise SessionCorrupted(sid, f"the window holds {got} messages, meta n says {expected}",
+                               on_read=True)
 
 
 def parse_page(sid: str, reply: Sequence[Any]) -> Page | None:
@@ -59,7 +89,7 @@ def parse_page(sid: str, reply: Sequence[Any]) -> Page | None:
     try:
         session = parse_meta(reply[0], int(reply[1]))
     except (KeyError, ValueError, TypeError) as e:  # a meta the scripts would refuse too
-        raise _corrupted(sid, e) from e
+        raise _corrupted(sid, reply[0]) from e
     return Page(session, reply[0], int(reply[1]), int(reply[2]), int(reply[3]), list(reply[4:]))
 
 
@@ -70,7 +100,7 @@ def snapshot(sid: str, meta: Any, pttl: Any, elements: Sequence[bytes],
         return Snapshot(parse_meta(meta, int(pttl)), decode_elements(elements), partial,
                         w=write_tag(meta))
     except (KeyError, ValueError, TypeError) as e:
-        raise _corrupted(sid, e) from e
+        raise _corrupted(sid, meta) from e
 
 
 class Stitch:

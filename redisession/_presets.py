@@ -15,7 +15,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # streaming followers and live tails, small delta batches for a smooth stream.
     "interactive": {
         "cache_size": 10_000, "consistency": "eventual", "touch_on_read": True,
-        "events": True, "session_events": True, "dedup_ttl": 60,
+        "events": True, "session_events": True, "dedup_ttl": 120,
         "reply_batch_chars": 32, "reply_batch_interval": 0.02, "sweep_interval": 10.0,
         "durability": "none",
     },
@@ -31,7 +31,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # publish, reads that never write, user-index moves spread out.
     "throughput": {
         "cache_size": 10_000, "consistency": "eventual", "touch_on_read": False,
-        "events": True, "session_events": False, "dedup_ttl": 60, "index_interval": 5.0,
+        "events": True, "session_events": False, "dedup_ttl": 120, "index_interval": 5.0,
         "reply_batch_chars": 256, "reply_batch_interval": 0.1, "sweep_interval": None,
         "durability": "none",
     },

@@ -64,6 +64,17 @@ class SessionConfig(BaseModel):
     durability_timeout: float = Field(defaults.DURABILITY_TIMEOUT, gt=0, description=(
         "seconds a write waits for confirmations before DurabilityError"))
 
+    def __init__(self, **values: Any) -> None:
+        """Validate ``values`` (the fields below).
+
+        Raises:
+            InvalidConfig: a setting out of range or unknown, named with the value given.
+        """
+        try:
+            super().__init__(**values)
+        except ValidationError as e:
+            raise InvalidConfig(_first_error(e)) from e
+
     @model_validator(mode="after")
     def _cache_needs_events(self) -> SessionConfig:
         if self.cache_size and self.consistency == "eventual" and not self.events:
@@ -93,11 +104,9 @@ class SessionConfig(BaseModel):
 
     @classmethod
     def build(cls, **values: Any) -> SessionConfig:
-        """Like the constructor, but raises `InvalidConfig` (a ValueError) naming the setting."""
-        try:
-            return cls(**values)
-        except ValidationError as e:
-            raise InvalidConfig(_first_error(e)) from e
+        """Like the constructor (which also raises `InvalidConfig`, a ValueError, naming the
+        setting); kept for callers that build from a dict of settings."""
+        return cls(**values)
 
 
 def _first_error(e: ValidationError) -> str:
@@ -138,12 +147,14 @@ class ConnectionSettings:
 
     @property
     def retry_budget(self) -> float:
-        """Longest time, in seconds, from a call's first attempt to its last retry reaching
-        Redis: every attempt may wait for a connection and then for a reply, with the longest
-        backoff between attempts. `SessionConfig.dedup_ttl` must be at least this."""
-        attempts = self.retries + 1
-        return (attempts * (self.socket_connect_timeout + self.socket_timeout)
-                + self.retries * self.backoff_cap)
+        """Longest time, in seconds, a call may spend once it holds a connection: its first
+        attempt waits up to ``socket_timeout`` for a reply; each of the ``retries`` retries then
+        waits a backoff, reconnects (redis-py 8 retries that reconnect inside the attempt with
+        the same Retry: up to ``retries + 1`` connects and ``retries`` backoffs) and waits for a
+        reply again. `SessionConfig.dedup_ttl` must be at least this."""
+        r = self.retries
+        return (r + 1) * self.socket_timeout + r * (r + 1) * (
+            self.socket_connect_timeout + self.backoff_cap)
 
     def __post_init__(self) -> None:
         if self.socket_timeout <= 0 or self.socket_connect_timeout <= 0:

@@ -22,12 +22,13 @@ MAX_MESSAGE_BYTES = 256 * 1024
 """Largest encoded message accepted. Redis takes 512 MB strings, but one huge message would
 block the server while the script copies it and blow every model's context anyway."""
 
-DEDUP_TTL = 60
+DEDUP_TTL = 120
 """Seconds a write's call id (and its reply) is remembered, so a retried call is recognised
 and writes nothing, however many other calls came in between. It must cover the client's whole
-retry budget: with the default `ConnectionSettings` a call's last retry reaches Redis at most
-(retries + 1) x (socket_connect_timeout + socket_timeout) + retries x backoff_cap
-= 4 x (5 + 5) + 3 x 1 = 43 s after its first attempt; 60 s leaves room for a stalled server
+retry budget. redis-py 8 retries a lost connection's reconnect inside each attempt with the
+same Retry, so with the default `ConnectionSettings` a call may take
+(retries + 1) x socket_timeout + retries x (retries + 1) x (socket_connect_timeout + backoff_cap)
+= 4 x 5 + 3 x 4 x (5 + 1) = 92 s once it holds a connection; 120 s leaves room
 (`retry_budget` computes the figure for other settings)."""
 
 MAX_TOKENS_PER_MESSAGE = 2**31 - 1

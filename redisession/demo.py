@@ -129,25 +129,30 @@ def _report(store: SessionStore, sids: list[str], acked: list[str], counts: Coun
     print(f"{'session':10} {'name':34} {'window':>6} {'tokens':>6} {'total':>5} "
           f"{'trimmed':>7} {'v':>4} {'ttl s':>6}")
     stored: list[str] = []
-    ok = True
+    gap_free = tokens_exact = True
     for sid in sids:
         s = store.get(sid)
         history = store.history(sid)
         stored += [m.id for m in history]
         window = store.messages(sid)
-        ok &= [m.seq for m in history] == list(range(1, s.last_seq + 1))
-        ok &= s.token_count == sum(m.tokens or 0 for m in window)
+        gap_free &= [m.seq for m in history] == list(range(1, s.last_seq + 1))
+        tokens_exact &= s.token_count == sum(m.tokens or 0 for m in window)
         print(f"{sid[:8]:10} {s.name[:34]:34} {s.message_count:>6} {s.token_count:>6} "
               f"{s.total_messages:>5} {s.total_trimmed:>7} {s.version:>4} "
               f"{s.expires_in or 0:>6.0f}")
-    ok &= sorted(stored) == sorted(acked) and len(set(stored)) == len(stored)
+    stored_once = sorted(stored) == sorted(acked) and len(set(stored)) == len(stored)
     keys = list(store.client.scan_iter(match=session_key_pattern(store.config.prefix),
                                        count=1000))
     no_ttl = [k for k in keys if store.client.pttl(k) < 0]
-    ok &= not no_ttl
     print(f"\nevents seen: {dict(sorted(counts.items()))}")
-    print(f"checks: every acknowledged message stored once: {sorted(stored) == sorted(acked)}; "
-          f"keys without TTL: {len(no_ttl)} of {len(keys)}")
+    checks = [("every acknowledged message stored once", stored_once),
+              ("seqs gap-free in every session", gap_free),
+              ("token counters exact", tokens_exact),
+              (f"every key has a TTL ({len(no_ttl)} of {len(keys)} without)", not no_ttl)]
+    print("checks:")
+    for name, passed in checks:
+        print(f"  {'ok  ' if passed else 'FAIL'} {name}")
+    ok = all(passed for _, passed in checks)
     sid = sids[0]
     p = store.config.prefix
     print("\ninspect a session with redis-cli (run the demo with --keep and REDIS_URL set):")

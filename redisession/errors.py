@@ -167,8 +167,9 @@ class SessionCorrupted(RedisessionError):
     field that is not a number): the script wrote nothing. ``store.repair(session_id)`` rebuilds
     it from what its lists hold, or deletes it when nothing can be rebuilt."""
 
-    def __init__(self, session_id: str, problem: str) -> None:
-        super().__init__(f"session {session_id!r} is corrupted: {problem}; nothing was written "
+    def __init__(self, session_id: str, problem: str, *, on_read: bool = False) -> None:
+        done = "" if on_read else "; nothing was written"  # a read writes nothing anyway
+        super().__init__(f"session {session_id!r} is corrupted: {problem}{done} "
                          "(store.repair() rebuilds it)")
         self.session_id = session_id
         self.problem = problem

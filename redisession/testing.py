@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import redis
 
@@ -80,7 +81,10 @@ class RedisServer:
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        """The server's URL, with its ``requirepass`` when the config sets one."""
+        password = self.config.get("requirepass")
+        auth = f":{quote(password, safe='')}@" if password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     @property
     def pid(self) -> int:
@@ -88,7 +92,9 @@ class RedisServer:
         return self.proc.pid
 
     def client(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
+        """A client of the server (with its ``requirepass``, if any); also start()'s ping."""
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5,
+                           password=self.config.get("requirepass") or None)
 
     def start(self, timeout: float = 10.0) -> RedisServer:
         binary = self.binary or redis_server_binary()

@@ -84,6 +84,26 @@ def test_settings_are_checked() -> None:
     assert SessionConfig().durability == "none"
 
 
+def test_a_wait_longer_than_the_socket_timeout_is_refused(redis_url: str) -> None:
+    import redis
+
+    from redisession import ConnectionSettings
+    short = ConnectionSettings(socket_timeout=1.0)
+    with pytest.raises(InvalidConfig, match="durability_timeout.*socket_timeout"):
+        SessionStore.from_url(redis_url, durability="replicas", durability_timeout=2.0,
+                              connection=short)
+    with pytest.raises(InvalidConfig, match="durability_timeout.*socket_timeout"):
+        AsyncSessionStore.from_url(redis_url, durability="aof", durability_timeout=1.0,
+                                   connection=short)
+    client = redis.Redis.from_url(redis_url, socket_timeout=0.5)
+    try:
+        with pytest.raises(InvalidConfig, match="durability_timeout.*socket_timeout"):
+            SessionStore(client, durability="replicas", durability_timeout=1.0)
+        SessionStore(client, durability="none", durability_timeout=1.0)  # no WAIT: fine
+    finally:
+        client.close()
+
+
 @pytest.mark.parametrize("flavour", FLAVOURS)
 async def test_confirmed_write_is_on_the_replica_when_the_call_returns(
         flavour: str, pair: tuple[RedisServer, RedisServer], prefix: str) -> None:

@@ -70,6 +70,20 @@ async def test_window_evicted_then_add_writes_nothing(st: Any, raw: redis.Redis,
     assert [m.content for m in await st.history(s.id)] == ["a", "c"]  # one archived copy
 
 
+async def test_reads_refuse_a_window_shorter_than_meta_n(st: Any, raw: redis.Redis,
+                                                          prefix: str) -> None:
+    s = await st.create()
+    await st.append(s.id, ("user", "a"), ("assistant", "b"), ("user", "c"))
+    keys = session_keys(prefix, s.id)
+    raw.delete(keys.msgs)  # half evicted: meta says 3 messages, the window holds none
+    for read in (st.messages(s.id), st.context(s.id)):
+        with pytest.raises(SessionCorrupted) as e:
+            await read
+        assert e.value.problem == "the window holds 0 messages, meta n says 3"
+    await st.repair(s.id)
+    assert await st.messages(s.id) == []
+
+
 async def test_meta_evicted_then_create_starts_clean(st: Any, raw: redis.Redis,
                                                     prefix: str) -> None:
     s = await st.create(session_id="again", user_id="u1")
@@ -99,6 +113,9 @@ async def test_summary_commit_over_a_short_window_loses_nothing(st: Any, raw: re
     with pytest.raises(SessionCorrupted, match="window holds 3 messages, meta n says 4"):
         await st.summarize(s.id, summarizer, keep_tokens=1)
     assert snapshot(raw, keys) == before  # nothing popped into a Lua table and lost
+    with pytest.raises(SessionCorrupted, match="window holds 3 messages, meta n says 4"):
+        await st.messages(s.id)  # reads notice the short window too
+    await st.repair(s.id)
     assert [m.content for m in await st.messages(s.id)][:1] == ["m1"]
 
 
@@ -121,8 +138,13 @@ async def test_non_numeric_meta_fields_fail_before_writing(st: Any, raw: redis.R
     raw.hdel(keys.meta, "total_tokens")
     with pytest.raises(SessionCorrupted, match="meta total_tokens is missing"):
         await st.add(s.id, "user", "b")
-    with pytest.raises(SessionCorrupted, match="cannot be read"):  # reads say so too
+    with pytest.raises(SessionCorrupted) as e:  # reads say so too, worded like the scripts
         await st.get(s.id)
+    assert e.value.problem == "meta total_tokens is missing"
+    assert "nothing was written" not in str(e.value)  # a read writes nothing anyway
+    raw.hset(keys.meta, "n", "abc")
+    with pytest.raises(SessionCorrupted, match="meta n is 'abc', not a number"):
+        await st.messages(s.id)
     fixed = await st.repair(s.id)
     assert fixed.outcome == "repaired" and (await st.get(s.id)).total_tokens >= 1
 
@@ -183,6 +205,37 @@ async def test_sweep_reports_corrupted_sessions(st: Any, raw: redis.Redis, prefi
     assert report["corrupted"] == 1 and report["indexed"] == 1
     await st.repair(bad.id)
     assert (await st.repair_indexes())["corrupted"] == 0
+
+
+async def test_listing_keeps_a_corrupted_session_indexed(st: Any, raw: redis.Redis,
+                                                          prefix: str,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    from redisession._keys import user_sessions
+    bad, gone = await st.create(user_id="al"), await st.create(user_id="al")
+    await st.add(bad.id, "user", "a")
+    raw.hset(session_keys(prefix, bad.id).meta, "n", "zz")
+    raw.delete(*session_keys(prefix, gone.id))
+    index = user_sessions(prefix, "al")
+    assert await st.list_sessions("al") == []  # the corrupted one is left out of the page
+    assert raw.zrange(index, 0, -1) == [bad.id.encode()]  # ... but only the gone one pruned
+    caplog.clear()
+    report = await st.repair_indexes()
+    assert report["corrupted"] == 1 and raw.zrange(index, 0, -1) == [bad.id.encode()]
+    assert sum(bad.id in r.getMessage() for r in caplog.records) == 1  # logged once
+    await st.repair(bad.id)
+    assert [s.id for s in await st.list_sessions("al")] == [bad.id]
+
+
+async def test_repair_indexes_counts_only_index_updates_that_ran(
+        st: Any, raw: redis.Redis, prefix: str, caplog: pytest.LogCaptureFixture) -> None:
+    from redisession._keys import stats_shards
+    await st.create(user_id="bo")
+    raw.delete(stats_shards(prefix))
+    raw.set(stats_shards(prefix), "not a set")  # every index update's SADD fails
+    caplog.clear()
+    assert (await st.repair_indexes())["indexed"] == 0
+    assert any("failed during repair_indexes()" in r.getMessage() for r in caplog.records)
+    assert not any("heals the index" in r.getMessage() for r in caplog.records)
 
 
 async def test_reused_first_id_with_other_messages_is_refused(st: Any, raw: redis.Redis,

@@ -139,6 +139,8 @@ def test_message_model_errors_are_value_errors() -> None:
 def test_bad_config(field: str, value: Any) -> None:
     with pytest.raises(InvalidConfig, match=field):
         SessionConfig.build(**{field: value})
+    with pytest.raises(InvalidConfig, match=field):  # the constructor too, not pydantic's error
+        SessionConfig(**{field: value})
 
 
 @pytest.mark.parametrize("touch_on_read", [False, True])

@@ -15,7 +15,15 @@ from redis.exceptions import NoPermissionError, ResponseError
 from .. import _cache, _connect, _durability, _ops, _pool
 from .._cache import SnapshotCache
 from .._compat import AsyncRetry, redis_async
-from .._connect import RETRY_ON, backoff, check_server, client_kwargs, decodes_responses, plan
+from .._connect import (
+    RETRY_ON,
+    backoff,
+    check_server,
+    client_kwargs,
+    decodes_responses,
+    plan,
+    socket_timeout_of,
+)
 from .._keys import (
     SessionKeys,
     check_id,
@@ -78,6 +86,7 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
             raise InvalidConfig("the Redis client decodes responses; redisession stores msgpack "
                                 "bytes and needs decode_responses=False")
         self.config = config or SessionConfig.build(**settings)
+        _durability.check_timeouts(self.config, socket_timeout_of(client))
         self.client = client
         self.tokenizer = tokenizer or estimate_tokens
         self.summarizer = summarizer
@@ -121,6 +130,7 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
         conn = connection or ConnectionSettings()
         p = plan(url)
         kw = client_kwargs(conn, p)
+        _durability.check_timeouts(config, kw.get("socket_timeout"))
         kw["retry"] = AsyncRetry(backoff(conn), conn.retries, supported_errors=RETRY_ON)
         client: Any
         also_close: list[Any] = []  # the Sentinel clients, closed with the store

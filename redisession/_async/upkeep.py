@@ -35,9 +35,11 @@ SWEEP_LEASE_MS = 30_000
 class AsyncUpkeepMixin(AsyncStoreBase):
     """``sweep`` and the follow-ups that must never turn a stored write into an error."""
 
-    async def _followup(self, sid: str, what: str, commands: Sequence[tuple[Any, ...]]) -> bool:
-        """Run ``commands`` in one pipeline; on any Redis error log, count, and go on.
-        Returns True when they all ran."""
+    async def _followup(self, sid: str, what: str, commands: Sequence[tuple[Any, ...]], *,
+                        repairing: bool = False) -> bool:
+        """Run ``commands`` in one pipeline; on any Redis error log, count, and go on
+        (``repairing``: called by `repair_indexes`, not after a write). Returns True when they
+        all ran."""
         if not commands:
             return True
         pipe = self.client.pipeline(transaction=False)
@@ -47,9 +49,13 @@ class AsyncUpkeepMixin(AsyncStoreBase):
             await pipe.execute()
         except RedisError as e:
             self._followup_failures += 1
-            log.warning("session %s: %s failed after its write succeeded (%s: %s); the "
-                        "write stands, repair_indexes() heals the index", sid, what,
-                        type(e).__name__, e)
+            if repairing:
+                log.warning("session %s: %s failed during repair_indexes() (%s: %s); run it "
+                            "again", sid, what, type(e).__name__, e)
+            else:
+                log.warning("session %s: %s failed after its write succeeded (%s: %s); the "
+                            "write stands, repair_indexes() heals the index", sid, what,
+                            type(e).__name__, e)
             return False
         return True
 

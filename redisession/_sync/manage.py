@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from .. import _manage
-from .._integrity import readable_meta
+from .._integrity import owner_of, readable_meta
 from .._keys import check_id, session_keys, stats_key, stats_shards, user_sessions
 from .._ops import _text, first_in_interval
 from .._slots import slot_tag
@@ -32,25 +32,27 @@ class ManageMixin(StoreBase):
     # -- the per-user index ----------------------------------------------------------------
 
     def _index(self, sid: str, user: str, ms: int, *, register: bool = False,
-                     due: int | None = None) -> None:
-        """After a write: move ``sid`` to ``ms`` in its user's index (never backwards); for a
-        new session, make sure `stats` knows its slot's counters and `sweep` its slot (due at
-        ``due`` ms). Best effort: a failure is logged and counted, never raised."""
+                     due: int | None = None, repairing: bool = False) -> bool:
+        """After a write (or from `repair_indexes`, ``repairing``): move ``sid`` to ``ms`` in
+        its user's index (never backwards); for a new session, make sure `stats` knows its
+        slot's counters and `sweep` its slot (due at ``due`` ms). Best effort: a failure is
+        logged and counted, never raised. Returns False when the update failed."""
         if not register and not first_in_interval(self._indexed, sid):
-            return
+            return True
         commands: list[tuple[Any, ...]] = []
         if register:
             commands.append(("SADD", stats_shards(self.config.prefix), slot_tag(sid)))
             commands.append(self._due(sid, 0 if due is None else due))
         if user:
             commands.append(("ZADD", user_sessions(self.config.prefix, user), "GT", ms, sid))
-        if not self._followup(sid, "the index update", commands) and self._indexed:
-            self._indexed.pop(sid, None)  # try again on the next write
+        if not self._followup(sid, "the index update", commands, repairing=repairing):
+            if self._indexed:
+                self._indexed.pop(sid, None)  # try again on the next write
+            return False
+        return True
 
-    def _metas(self, sids: Iterable[str]) -> list[tuple[str, Session | None]]:
-        """Each session's meta (None when it is gone, or unreadable: a corrupted session, left
-        out of listings until ``repair`` re-indexes it), in one pipelined round trip."""
-        sids = list(sids)
+    def _meta_replies(self, sids: list[str]) -> list[tuple[str, Any, int]]:
+        """Each session's HGETALL meta and its PTTL, in one pipelined round trip."""
         if not sids:
             return []
         pipe = self.client.pipeline(transaction=False)
@@ -59,23 +61,28 @@ class ManageMixin(StoreBase):
             pipe.hgetall(meta)
             pipe.pttl(meta)
         replies = pipe.execute()
-        out: list[tuple[str, Session | None]] = []
-        for i, sid in enumerate(sids):
-            fields = replies[2 * i]
-            out.append((sid, readable_meta(sid, fields, int(replies[2 * i + 1]))))
-        return out
+        return [(sid, replies[2 * i], int(replies[2 * i + 1])) for i, sid in enumerate(sids)]
 
-    def _owned(self, key: str, user_id: str, raw: Iterable[Any]) -> tuple[list[Session],
-                                                                                 int]:
+    def _metas(self, sids: Iterable[str]) -> list[tuple[str, Session | None]]:
+        """Each session's meta (None when it is gone, or unreadable: a corrupted session, left
+        out of listings until ``repair`` fixes it), in one pipelined round trip."""
+        return [(sid, readable_meta(sid, fields, pttl))
+                for sid, fields, pttl in self._meta_replies(list(sids))]
+
+    def _owned(self, key: str, user_id: str, raw: Iterable[Any], *,
+                     quiet: bool = False) -> tuple[list[Session], int]:
         """The sessions of ``raw`` (ids from ``user_id``'s index ``key``) that still exist and
-        still belong to that user, in order; the others are removed from the index (deleted,
-        expired, or given to another owner by an overwriting import). Returns them and how
-        many were removed."""
-        found = self._metas(_text(s) for s in raw)
-        gone = [sid for sid, s in found if s is None or s.user_id != user_id]
+        still belong to that user, in order; those gone (deleted, expired) or given to another
+        owner by an overwriting import are removed from the index. A corrupted session stays
+        indexed but is left out (logged unless ``quiet``) until ``repair`` fixes it. Returns
+        the sessions and how many were removed."""
+        found = self._meta_replies([_text(s) for s in raw])
+        gone = [sid for sid, fields, _ in found if not fields or owner_of(fields) != user_id]
         if gone:
             self.client.zrem(key, *gone)
-        return [s for _, s in found if s is not None and s.user_id == user_id], len(gone)
+        sessions = [readable_meta(sid, fields, pttl, quiet=quiet)
+                    for sid, fields, pttl in found if sid not in gone]
+        return [s for s in sessions if s is not None], len(gone)
 
     def list_sessions(self, user_id: str, limit: int = 50, offset: int = 0, *,
                             state: str | None = None) -> list[Session]:
@@ -88,7 +95,8 @@ class ManageMixin(StoreBase):
 
         Returns:
             Up to ``limit`` `Session` objects. Sessions that were deleted or expired are pruned
-            from the index on the way.
+            from the index on the way; a corrupted one stays indexed but is left out of the
+            page (logged as a warning) until ``repair`` fixes it.
 
         Raises:
             InvalidInput: a bad user id or page.
@@ -271,15 +279,16 @@ class ManageMixin(StoreBase):
             for sid, s in self._metas(batch):
                 if s is not None:
                     ms = int(s.last_activity.timestamp() * 1000)
-                    self._index(sid, s.user_id or "", ms, register=True)
-                    indexed += 1
+                    indexed += self._index(sid, s.user_id or "", ms, register=True,
+                                                 repairing=True)
         pruned = 0
         for key in self.client.scan_iter(match=f"{self.config.prefix}:user:*:sessions",
                                                count=1000):
             user_id = _text(key).split("{", 1)[1].rsplit("}", 1)[0]
             members = self.client.zrange(key, 0, -1)
             for start in range(0, len(members), _BATCH):
-                pruned += (self._owned(key, user_id, members[start:start + _BATCH]))[1]
+                pruned += (self._owned(key, user_id, members[start:start + _BATCH],
+                                             quiet=True))[1]  # corrupted: reported above
         expired = len(self.sweep())  # never consume an expiry without announcing it
         return {"indexed": indexed, "pruned": pruned, "expired": expired,
                 "corrupted": corrupted}

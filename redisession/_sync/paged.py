@@ -72,12 +72,21 @@ class PagedMixin(StoreBase):
             limit = _paging.PAGE if attempt < RESTARTS else ""
             meta, pttl, elements, partial = self._first_page(sid, what, after, limit)
             if what == "meta" or len(elements) < _paging.PAGE or limit == "":
-                return _paging.snapshot(sid, meta, pttl, elements, partial)
+                return self._complete(sid, what, _paging.snapshot(sid, meta, pttl, elements,
+                                                                  partial))
             stitched = self._stitch(sid, what, elements, partial)
             if stitched is not None:
                 page, elements, partial = stitched
-                return _paging.snapshot(sid, page.meta, page.pttl, elements, partial)
+                return self._complete(sid, what, _paging.snapshot(sid, page.meta, page.pttl,
+                                                                  elements, partial))
         raise AssertionError("unreachable: the last attempt reads in one call")
+
+    @staticmethod
+    def _complete(sid: str, what: str, snap: Snapshot) -> Snapshot:
+        """``snap``, once a whole window read is checked against meta ``n``."""
+        if what == "window" and not snap.partial:
+            _paging.check_count(sid, len(snap.messages), snap.session.message_count)
+        return snap
 
     def _tail(self, sid: str, budget: int | None) -> tuple[Snapshot, int]:
         """The newest window messages, back to where ``budget`` tokens are used up (or the
@@ -91,6 +100,7 @@ class PagedMixin(StoreBase):
         if budget is None:
             budget = session.max_tokens or self.config.max_tokens
         elements = list(reply[3:])
+        _paging.check_count(sid, len(elements), min(session.message_count, _paging.PAGE))
         while (len(elements) < session.message_count and elements
                and not _paging.budget_met(elements, budget)):
             page = self._page(sid, "before", _paging.seq_of(elements[0]))

@@ -16,7 +16,15 @@ from redis.exceptions import NoPermissionError, ResponseError
 from .. import _cache, _connect, _durability, _ops, _pool
 from .._cache import SnapshotCache
 from .._compat import SyncRetry, redis_sync
-from .._connect import RETRY_ON, backoff, check_server, client_kwargs, decodes_responses, plan
+from .._connect import (
+    RETRY_ON,
+    backoff,
+    check_server,
+    client_kwargs,
+    decodes_responses,
+    plan,
+    socket_timeout_of,
+)
 from .._keys import (
     SessionKeys,
     check_id,
@@ -79,6 +87,7 @@ class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
             raise InvalidConfig("the Redis client decodes responses; redisession stores msgpack "
                                 "bytes and needs decode_responses=False")
         self.config = config or SessionConfig.build(**settings)
+        _durability.check_timeouts(self.config, socket_timeout_of(client))
         self.client = client
         self.tokenizer = tokenizer or estimate_tokens
         self.summarizer = summarizer
@@ -122,6 +131,7 @@ class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
         conn = connection or ConnectionSettings()
         p = plan(url)
         kw = client_kwargs(conn, p)
+        _durability.check_timeouts(config, kw.get("socket_timeout"))
         kw["retry"] = SyncRetry(backoff(conn), conn.retries, supported_errors=RETRY_ON)
         client: Any
         also_close: list[Any] = []  # the Sentinel clients, closed with the store

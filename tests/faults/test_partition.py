@@ -21,8 +21,8 @@ from ._result import fault_result
 CONN = ConnectionSettings(socket_timeout=0.5, socket_connect_timeout=0.5, retries=1,
                           backoff_base=0.05, backoff_cap=0.1)
 BUDGET = CONN.retry_budget
-"""Longest a call may take once the link is gone (2.1 s): every attempt times out, plus
-backoff."""
+"""Longest a call may take once the link is gone (2.2 s): every attempt times out, each retry
+reconnects (redis-py retries the connect too), plus backoff."""
 
 
 def test_partition_fails_within_the_timeout_and_heals(netns_server: NetnsRedis) -> None:
