@@ -1,6 +1,8 @@
 """The session browser in a real headless Chromium (Debian's package, driven by Playwright):
 list sessions, open one, see a message appended through the API appear without a reload,
-delete a session after the confirmation. Screenshots land in docs/.
+delete a session after the confirmation. Screenshots go to the test's temporary directory;
+with ``RS_UPDATE_SCREENSHOTS=1`` they replace the ones in docs/ (so a plain run leaves the tree
+clean).
 
 Chromium comes from the project's setup (scripts/setup-browser.sh, run by scripts/setup.sh with
 the test extra); the test skips, saying why, only when no Chromium can be found.
@@ -8,6 +10,7 @@ the test extra); the test skips, saying why, only when no Chromium can be found.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -19,6 +22,7 @@ pytest.importorskip("fastapi", reason="the server extra is not installed")
 from _server import WRITE, auth, live_server  # noqa: E402
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
+UPDATE_DOCS = os.environ.get("RS_UPDATE_SCREENSHOTS") == "1"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -38,9 +42,11 @@ def chromium() -> str:
     return CHROMIUM
 
 
-async def test_browse_live_and_delete(redis_url: str, prefix: str, chromium: str) -> None:
+async def test_browse_live_and_delete(redis_url: str, prefix: str, chromium: str,
+                                      tmp_path: Path) -> None:
     from playwright.async_api import async_playwright, expect
 
+    shots = DOCS if UPDATE_DOCS else tmp_path
     expect.set_options(timeout=20_000)  # a loaded CI machine: generous, still bounded
     async with live_server(redis_url, prefix) as base, \
             httpx.AsyncClient(base_url=base, headers=auth(WRITE), timeout=10) as api:
@@ -71,7 +77,7 @@ async def test_browse_live_and_delete(redis_url: str, prefix: str, chromium: str
             await expect(items.nth(0)).to_contain_text("Onboarding")
             await expect(items.nth(1)).to_contain_text("Refund for order 42")
             await expect(page.locator("#chart rect")).to_have_count(24)
-            await page.screenshot(path=str(DOCS / "browser-list.png"))
+            await page.screenshot(path=str(shots / "browser-list.png"))
 
             await items.nth(1).click()
             rows = page.locator("#messages tbody tr")
@@ -82,7 +88,7 @@ async def test_browse_live_and_delete(redis_url: str, prefix: str, chromium: str
             await expect(rows).to_have_count(4)  # arrived over SSE, no reload
             await expect(rows.nth(3)).to_contain_text("When will I see the money?")
             await expect(rows.nth(3)).to_contain_text("user")
-            await page.screenshot(path=str(DOCS / "browser-session.png"))
+            await page.screenshot(path=str(shots / "browser-session.png"))
 
             await items.filter(has_text="An old chat").click()
             await expect(page.locator("#session-title")).to_have_text("An old chat")
