@@ -81,11 +81,12 @@ class FillsUpAfterEachScript(SessionStore):
 
     server: RedisServer
 
-    def _followup(self, sid: str, what: str, commands: Sequence[tuple[Any, ...]]) -> bool:
+    def _followup(self, sid: str, what: str, commands: Sequence[tuple[Any, ...]], *,
+                  repairing: bool = False) -> bool:
         with self.server.client() as c:
             c.config_set("maxmemory", int(c.info("memory")["used_memory"]) - 1024 * 1024)
         try:
-            return super()._followup(sid, what, commands)
+            return super()._followup(sid, what, commands, repairing=repairing)
         finally:
             with self.server.client() as c:
                 c.config_set("maxmemory", 0)
@@ -119,12 +120,13 @@ class AsyncFillsUp(AsyncSessionStore):
 
     server: RedisServer
 
-    async def _followup(self, sid: str, what: str,
-                        commands: Sequence[tuple[Any, ...]]) -> bool:
+    async def _followup(self, sid: str, what: str, commands: Sequence[tuple[Any, ...]], *,
+                        repairing: bool = False) -> bool:
         with self.server.client() as c:
             c.config_set("maxmemory", int(c.info("memory")["used_memory"]) - 1024 * 1024)
         try:
-            return await super()._followup(sid, what, commands)
+            return await super()._followup(sid, what, commands,
+                                               repairing=repairing)
         finally:
             with self.server.client() as c:
                 c.config_set("maxmemory", 0)
