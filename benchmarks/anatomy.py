@@ -37,8 +37,6 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
     "without PUBLISH (events off)": [
         ("local function publish_json(channel, payload)\n  if channel == '' then return end",
          "local function publish_json(channel, payload)\n  if true then return end")],
-    "without the trimmed event (one event per append)": [
-        ("if cut > 0 then\n  publish_json(", "if false then\n  publish_json(")],
     "refreshing every key's TTL on every append (no step)": [
         ("local at = expiry_due(recorded, ttl, now)", "local at = now + ttl")],
     "without the dedup write (HSET)": [
@@ -47,7 +45,7 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
          "local started, new_dedup = nil, nil")],
     "without the dedup lookup (HGET dedup, HGET dedup_prev)": [
         ("local seen = recall(ids[1])", "local seen = false")],
-    "without the slot's stats counters (HINCRBY x5)": [
+    "without the slot's stats counters (HINCRBY x6)": [
         ("if not KEYS[8] or by == 0 then return end", "if true then return end")],
     "without the hour buckets of the stats (HINCRBY x2)": [
         ("if not now then return end", "if true then return end")],

@@ -22,6 +22,7 @@ from pathlib import Path
 import redis
 
 from redisession import SessionStore
+from redisession._scripts import drop_unused, inlined
 from redisession.testing import free_port, redis_server_binary
 
 from .anatomy import append_op, build_ops
@@ -48,11 +49,12 @@ def _instructions(pid: int, out: Path, op: object, calls: int) -> float:
 
 
 def source_at(rev: str) -> str:
-    """append.lua with lib/session inlined, as they were at git revision ``rev``."""
+    """append.lua with its includes inlined (and pruned, as the client sends it), as they were
+    at git revision ``rev``."""
     def show(path: str) -> str:
-        return subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True,
-                              check=True, cwd=Path(__file__).resolve().parent).stdout
-    return show("lua/append.lua").replace('--- @include "lib/session"', show("lua/lib/session.lua"))
+        return subprocess.run(["git", "show", f"{rev}:lua/{path}.lua"], capture_output=True,
+                              text=True, check=True, cwd=Path(__file__).resolve().parent).stdout
+    return drop_unused(inlined("append", show))
 
 
 def main(argv: list[str] | None = None) -> int:

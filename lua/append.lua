@@ -20,9 +20,9 @@ Errors   RS_NOT_FOUND no such session;  RS_INVALID malformed arguments
          RS_CORRUPTED meta or the window is damaged (see lib/session)
          RS_INACTIVE the session is deactivated;  RS_GONE (commit) the reply no longer streams
          (all raised before the first write: nothing is written)
-Events   appended {type, sid, v, w, seq, first_seq, count, n, tokens, tokens_in, tokens_out,
-                   tool_calls, ts}
-         trimmed  {type, sid, v, w, count, through_seq, n, tokens, ts}   (when trimming happened)
+Events   appended {type, sid, v, w, seq, first_seq, count, n, tokens, trimmed, through_seq,
+                   tokens_in, tokens_out, tool_calls, ts}   (one per call: trimmed = messages
+                   the trim moved out, through_seq = the last of them, both 0 when none)
          reply_committed {type, sid, rid, v, w, seq, off, ts}             (commit)
 Trimming drops the oldest messages while the window holds more than max_messages or more than
 max_tokens (the limits never drop the newest message), then keeps dropping while the window
@@ -169,27 +169,21 @@ count_stat('tokens', added, now)
 count_stat('trimmed', cut)
 count_books(meta, books)
 local events = channel  -- the cjson path below clears `channel` once it has published
--- The events as text: a session id of [A-Za-z0-9._-] (what the client allows) and the call id
--- (hex) need no JSON escaping, so string.format builds what cjson.encode would, for a fraction
--- of its cost. Any other id (data imported by hand) goes through cjson.
+-- One event per append: `trimmed` and `through_seq` say what the trim moved out (0 when
+-- nothing). The event as text: a session id of [A-Za-z0-9._-] (what the client allows) and the
+-- call id (hex) need no JSON escaping, so string.format builds what cjson.encode would, for a
+-- fraction of its cost. Any other id (data imported by hand) goes through cjson.
 if string.find(sid, '[^%w._-]') then
   publish(channel, {type = 'appended', sid = sid, v = v, w = call, seq = seq,
-    first_seq = first_seq, count = k, n = n, tokens = tokens, tokens_in = books.tin,
-    tokens_out = books.tout, tool_calls = books.calls, ts = now})
-  if cut > 0 then
-    publish(channel, {type = 'trimmed', sid = sid, v = v, w = call, count = cut,
-      through_seq = through, n = n, tokens = tokens, ts = now})
-  end
+    first_seq = first_seq, count = k, n = n, tokens = tokens, trimmed = cut,
+    through_seq = through, tokens_in = books.tin, tokens_out = books.tout,
+    tool_calls = books.calls, ts = now})
   channel = ''
 end
 publish_json(channel, string.format('{"type":"appended","sid":"%s","v":%d,"w":"%s","seq":%d,'
-  .. '"first_seq":%d,"count":%d,"n":%d,"tokens":%d,"tokens_in":%d,"tokens_out":%d,'
-  .. '"tool_calls":%d,"ts":%d}', sid, v, call, seq, first_seq, k, n, tokens, books.tin,
-  books.tout, books.calls, now))
-if cut > 0 then
-  publish_json(channel, string.format('{"type":"trimmed","sid":"%s","v":%d,"w":"%s","count":%d,'
-    .. '"through_seq":%d,"n":%d,"tokens":%d,"ts":%d}', sid, v, call, cut, through, n, tokens, now))
-end
+  .. '"first_seq":%d,"count":%d,"n":%d,"tokens":%d,"trimmed":%d,"through_seq":%d,'
+  .. '"tokens_in":%d,"tokens_out":%d,"tool_calls":%d,"ts":%d}', sid, v, call, seq, first_seq, k,
+  n, tokens, cut, through, books.tin, books.tout, books.calls, now))
 if commit_n then
   finish_commit(KEYS[10], KEYS[11], KEYS[12], sid, ids[1], events, v, call, seq, now)
 end

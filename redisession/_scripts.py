@@ -9,6 +9,7 @@ redis-py's ``register_script`` gives each its SHA and source; the store's script
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -40,8 +41,20 @@ def lua_dir() -> Path:
 
 @cache
 def source(name: str) -> str:
-    """The full text of script ``name`` with its includes inlined."""
-    root = lua_dir()
+    """The full text of script ``name`` with its includes inlined, less the lib functions it
+    never calls."""
+    return drop_unused(inlined(name))
+
+
+def inlined(name: str, read: Callable[[str], str] | None = None) -> str:
+    """Script ``name`` with its includes inlined, every lib function kept. ``read`` gives the
+    text of ``lua/<path>.lua`` (default: the files on disk; benchmarks pass a git revision's)."""
+    if read is None:
+        root = lua_dir()
+
+        def read(path: str) -> str:
+            return (root / f"{path}.lua").read_text()
+
     seen: set[str] = set()
 
     def inline(match: re.Match[str]) -> str:
@@ -49,10 +62,27 @@ def source(name: str) -> str:
         if lib in seen:
             return ""
         seen.add(lib)
-        text = (root / f"{lib}.lua").read_text()
-        return _INCLUDE.sub(inline, text)
+        return _INCLUDE.sub(inline, read(lib))
 
-    return _INCLUDE.sub(inline, (root / f"{name}.lua").read_text())
+    return _INCLUDE.sub(inline, read(name))
+
+
+_FUNCTION = re.compile(r"^local function (\w+)\(.*?^end\n", re.M | re.S)
+
+
+def drop_unused(text: str) -> str:
+    """``text`` without the top-level ``local function``s it never calls. Lua creates a closure
+    for every ``local function`` statement it runs, on every call of the script: the helpers
+    of ``lib/`` an append did not use cost it ~40 ns each (docs/append-cost.md). A lib
+    function starts with ``local function`` and ends with an ``end`` line, both at column 0
+    (tests/test_scripts.py checks every lib file keeps that shape)."""
+    while True:
+        unused = [m for m in _FUNCTION.finditer(text)
+                  if len(re.findall(rf"\b{m.group(1)}\b", text)) == 1]
+        if not unused:
+            return text
+        for m in reversed(unused):
+            text = text[:m.start()] + text[m.end():]
 
 
 class Scripts:

@@ -55,7 +55,10 @@ class Event(BaseModel):
         ts: when it happened (Redis server time, UTC).
         seq: last message seq (appended, cleared). first_seq: first seq of an append.
         count: messages appended / trimmed / removed. n, tokens: the window after the change.
-        through_seq: last seq trimmed (trimmed). user: owner (created, deleted).
+        trimmed: messages an append's trim moved out of the window, 0 when none (appended:
+        an append publishes one event, not an ``appended`` and a ``trimmed``).
+        through_seq: last seq trimmed (trimmed, and appended when it trimmed).
+        user: owner (created, deleted).
         ttl: remaining TTL in ms (touched). keys: the state variables changed, deleted:
         whether they were removed (state_updated). count, through_seq, tokens of a summary
         (summarized). rid: the streaming reply (reply_*), off: its byte offset (the
@@ -80,6 +83,7 @@ class Event(BaseModel):
     count: int | None = None
     n: int | None = None
     tokens: int | None = None
+    trimmed: int | None = None
     through_seq: int | None = None
     user: str | None = None
     ttl: int | None = None

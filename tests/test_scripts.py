@@ -216,13 +216,36 @@ def test_events_are_json(raw: redis.Redis, lua: Any, prefix: str) -> None:
     args[0] = f"{prefix}:events"
     lua("append", *args)
     got = []
-    while len(got) < 3:
+    while len(got) < 2:
         m = ps.get_message(timeout=2)
         assert m is not None, f"missing events, got {got}"
         if m["type"] == "message":
             got.append(json.loads(m["data"]))
+    assert ps.get_message(timeout=0.2) is None  # one event per append, trim included
     ps.close()
-    assert [e["type"] for e in got] == ["created", "appended", "trimmed"]
+    assert [e["type"] for e in got] == ["created", "appended"]
     assert got[1]["sid"] == "s1" and got[1]["seq"] == 2 and got[1]["count"] == 2
-    assert got[2]["count"] == 1 and got[2]["through_seq"] == 1
-    assert got[0]["w"] == "c" * 32 and got[1]["w"] == got[2]["w"] == "e" * 32  # write tags
+    assert got[1]["trimmed"] == 1 and got[1]["through_seq"] == 1
+    assert got[0]["w"] == "c" * 32 and got[1]["w"] == "e" * 32  # write tags
+
+
+def test_lib_functions_keep_the_shape_the_include_step_prunes_by() -> None:
+    """`_scripts.source` drops the lib functions a script never calls, finding each by its
+    ``local function`` line and its closing ``end`` line at column 0: every lib file must keep
+    that shape, and pruning must leave every function a script calls."""
+    import re
+
+    root = _scripts.lua_dir()
+    for lib in sorted((root / "lib").glob("*.lua")):
+        text = lib.read_text()
+        starts = re.findall(r"^local function (\w+)", text, re.M)
+        assert len(starts) == len(re.findall(r"^end$", text, re.M)), lib.name
+    for name in _scripts.NAMES:
+        full = _scripts.inlined(name)
+        pruned = _scripts.source(name)
+        called = set(re.findall(r"\b(\w+)\(", pruned))
+        defined = set(re.findall(r"^local function (\w+)", full, re.M))
+        kept = set(re.findall(r"^local function (\w+)", pruned, re.M))
+        assert (called & defined) <= kept, (name, (called & defined) - kept)
+    assert "abandon_reply" not in _scripts.source("append")  # a lib function append never calls
+    assert "abandon_reply" in _scripts.source("begin_reply")
