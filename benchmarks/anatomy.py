@@ -71,10 +71,12 @@ def usec(raw: Any, op: Callable[[], object], calls: int = CALLS) -> float:
     return float(raw.info("commandstats")["cmdstat_evalsha"]["usec_per_call"])
 
 
-def append_op(store: SessionStore, code: str) -> Callable[[], object]:
-    """``code`` called as append.lua on a new session, first filled so every call trims."""
+def append_op(store: SessionStore, code: str,
+              session: str | None = None) -> Callable[[], object]:
+    """``code`` called as append.lua on ``session`` (default: a new one), first filled so
+    every call trims."""
     script = store.client.register_script(code)
-    keys = list(store._keys(store.create().id))
+    keys = list(store._keys(session or store.create().id))
     prepared = prepare([("user", "x" * 200)], store.config, store.tokenizer)
     args = append_args(store._channel, store.config, prepared)
     n = 0

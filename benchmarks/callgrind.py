@@ -17,6 +17,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import redis
@@ -57,16 +59,13 @@ def source_at(rev: str) -> str:
     return drop_unused(inlined("append", show))
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.callgrind", description=__doc__)
-    ap.add_argument("--calls", type=int, default=200, help="calls per variant (default 200)")
-    ap.add_argument("--compare", metavar="REV", action="append", default=[],
-                    help="also price append.lua as it was at git revision REV (a before/after "
-                         "line in the same run); may be repeated")
-    args = ap.parse_args(argv)
+@contextmanager
+def server_under_callgrind() -> Iterator[tuple[str, Callable[[Callable[[], object], int], float]]]:
+    """A private redis-server under ``valgrind --tool=callgrind``: its URL, and a function giving
+    the instructions per call of ``calls`` calls of an op (counters zeroed before, dumped after).
+    Needs valgrind (Debian: ``apt-get install valgrind``)."""
     if not shutil.which("valgrind") or not shutil.which("callgrind_control"):
-        print("valgrind is not installed (Debian: apt-get install valgrind)", file=sys.stderr)
-        return 1
+        raise RuntimeError("valgrind is not installed (Debian: apt-get install valgrind)")
     out = Path(tempfile.mkdtemp(prefix="redisession-callgrind-"))
     port = free_port()
     proc = subprocess.Popen(
@@ -81,6 +80,24 @@ def main(argv: list[str] | None = None) -> int:
                 break
             except redis.ConnectionError:
                 time.sleep(0.1)
+        yield url, lambda op, calls: _instructions(proc.pid, out, op, calls)
+    finally:
+        proc.terminate()
+        proc.wait(60)
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.callgrind", description=__doc__)
+    ap.add_argument("--calls", type=int, default=200, help="calls per variant (default 200)")
+    ap.add_argument("--compare", metavar="REV", action="append", default=[],
+                    help="also price append.lua as it was at git revision REV (a before/after "
+                         "line in the same run); may be repeated")
+    args = ap.parse_args(argv)
+    if not shutil.which("valgrind") or not shutil.which("callgrind_control"):
+        print("valgrind is not installed (Debian: apt-get install valgrind)", file=sys.stderr)
+        return 1
+    with server_under_callgrind() as (url, instructions):
         store = SessionStore.from_url(url, prefix="cg")
         version = store.client.info("server")["redis_version"]
         bare = store.client.register_script("#!lua\nreturn 1")
@@ -88,13 +105,9 @@ def main(argv: list[str] | None = None) -> int:
                **build_ops(store)}
         for rev in args.compare:
             ops[f"append.lua at {rev}"] = append_op(store, source_at(rev))
-        counts = {name: _instructions(proc.pid, out, op, args.calls)
-                  for name, op in ops.items() if op is not None}
+        counts = {name: instructions(op, args.calls) for name, op in ops.items()
+                  if op is not None}
         store.close()
-    finally:
-        proc.terminate()
-        proc.wait(60)
-        shutil.rmtree(out, ignore_errors=True)
     minimal = counts["minimal append script (limits.py)"]
     print(f"redis-server {version} under callgrind, {args.calls} calls per row, steady state "
           "(the window is full, every append trims one message)\n")
@@ -102,7 +115,6 @@ def main(argv: list[str] | None = None) -> int:
     for name, n in counts.items():
         print(f"| {name} | {n / 1000:,.1f} | {n / minimal:.2f}× |")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

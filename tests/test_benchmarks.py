@@ -108,3 +108,17 @@ def test_presets_benchmark_prints_a_row_per_preset(capsys: pytest.CaptureFixture
     assert presets(["--seconds", "0.2"]) == 0
     rows = capsys.readouterr().out.splitlines()[2:]
     assert [r.split("|")[1].strip() for r in rows] == ["interactive", "batch", "throughput"]
+
+
+def test_floor_quick_run_prices_every_rung(capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The floor benchmark's ladder and prototype run and print a figure for every row (the
+    prototype's first call returning a reply also checks it appends at all)."""
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    from benchmarks.floor import LADDER, main as floor_main
+    assert floor_main(["--quick"]) == 0
+    rows = {ln.split(" | ")[0][2:]: ln for ln in capsys.readouterr().out.splitlines()
+            if ln.startswith("| ") and "---" not in ln}
+    assert set(LADDER) <= set(rows) and "append.lua as shipped" in rows
+    assert all(float(row.split(" | ")[1].replace(",", "")) > 0 for name, row in rows.items()
+               if name != "script")
