@@ -84,7 +84,8 @@ def append_op(store: SessionStore, code: str,
     def call() -> object:
         nonlocal n
         n += 1
-        args[8] = f"{n:032x}"  # a new first message id (append's args: _ops.append_args)
+        # a new call id and first message id per call, as the client sends (_ops.append_args)
+        args[1] = args[8] = f"{n:032x}"
         return script(keys=keys, args=args)
 
     for _ in range(store.config.max_messages + 10):

@@ -182,6 +182,21 @@ local function recall(id)
   return redis.call('HGET', KEYS[4], id) or redis.call('HGET', KEYS[5], id)
 end
 
+-- A busy session's generation holds every call of the last `dedup_ttl`: at 2 writes a second,
+-- 240. Redis keeps a hash of up to hash-max-listpack-entries (512 by default) small fields as a
+-- listpack, which each HGET scans and each new field reallocates whole, so the dedup lookup and
+-- record cost grew with the call rate (~100k instructions per append at 400 entries,
+-- docs/append-cost.md). A generation found holding DEDUP_TABLE_AT entries or more gets one field
+-- whose value is longer than any listpack value (hash-max-listpack-value, 64 bytes by default),
+-- which makes Redis convert it to a hash table: O(1) per call from then on. A quiet session's
+-- generations (a few calls) stay compact listpacks. The check (HLEN) runs on one call in 16,
+-- picked by the call id's last hex digit (random). The field's name starts with byte 0xFF,
+-- which no UTF-8 message id and no hex call id contains, so no recall() ever finds it.
+local DEDUP_TABLE_AT = 64
+local DEDUP_TABLE_FIELD = '\255table'
+local DEDUP_TABLE_NOTE = 'redisession: this field keeps the retry records a hash table (O(1) per '
+  .. 'call) once a session is busy; see lib/session.lua remember()'
+
 -- Records `reply` under `id`. `rotated` is meta's `dr` (nil: no generation yet). Returns the
 -- new `dr` for meta (nil = unchanged) and the key this call brought into being (nil = none),
 -- which needs the session's expiry.
@@ -198,6 +213,9 @@ local function remember(id, reply, rotated, ttl, now)
     started, created = now, KEYS[4]
   end
   redis.call('HSET', KEYS[4], id, reply)
+  if string.byte(ARGV[2], 32) == 48 and redis.call('HLEN', KEYS[4]) >= DEDUP_TABLE_AT then
+    redis.call('HSET', KEYS[4], DEDUP_TABLE_FIELD, DEDUP_TABLE_NOTE)
+  end
   return started, created
 end
 
