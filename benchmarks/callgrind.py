@@ -24,7 +24,7 @@ from pathlib import Path
 import redis
 
 from redisession import SessionStore
-from redisession._scripts import drop_unused, inlined
+from redisession._scripts import drop_unused, inlined, lua_dir
 from redisession.testing import free_port, redis_server_binary
 
 from .anatomy import append_op, build_ops
@@ -48,6 +48,13 @@ def _instructions(pid: int, out: Path, op: object, calls: int) -> float:
                 return int(m.group(1)) / calls
         time.sleep(0.1)
     raise RuntimeError("callgrind wrote no dump")
+
+
+LIBS_ONLY = inlined("libs", lambda path: "#!lua\n" + "".join(
+    f'--- @include "lib/{lib}"\n' for lib in ("session", "reply", "books")) + "return 1\n"
+    if path == "libs" else (lua_dir() / f"{path}.lua").read_text())
+"""Every function of the libs append.lua includes, defined (as Lua does on each call), then
+``return 1``: what defining them costs a script, against the bare ``return 1`` row."""
 
 
 def source_at(rev: str) -> str:
@@ -101,7 +108,10 @@ def main(argv: list[str] | None = None) -> int:
         store = SessionStore.from_url(url, prefix="cg")
         version = store.client.info("server")["redis_version"]
         bare = store.client.register_script("#!lua\nreturn 1")
+        libs = store.client.register_script(LIBS_ONLY)
         ops = {"EVALSHA of `return 1` (any script call)": lambda: bare(keys=["x"], args=[1]),
+               "EVALSHA of the libs append.lua includes, then `return 1`":
+                   lambda: libs(keys=["x"], args=[1]),
                **build_ops(store)}
         for rev in args.compare:
             ops[f"append.lua at {rev}"] = append_op(store, source_at(rev))
