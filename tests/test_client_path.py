@@ -146,3 +146,49 @@ def test_llama_bulk_conversion_equals_one_by_one() -> None:
     assert to_llama_all(mixed) == [to_llama(m) for m in mixed]
     assert to_llama_all(mixed)[-1].content == "plain"
     assert to_llama_all([]) == []
+
+
+ARGS = [("EVALSHA", "a" * 40, 2, "k1", b"k2", 0, -5, 2**64 - 1, 0.1, 1e20, "é ✓", b"\x00\xff"),
+        ("SET", "k", "x" * 70_000), ("CLIENT SETNAME", "n"), (b"HGET", b"h", "f"),
+        ("SET", "k", bytearray(b"ba")), ("SET", "k", memoryview(b"mv"))]
+
+
+@pytest.mark.parametrize("args", ARGS)
+def test_hiredis_packing_sends_the_bytes_redis_py_sends(args: tuple[Any, ...]) -> None:
+    pytest.importorskip("hiredis")
+    from redis.asyncio.connection import Connection
+
+    from redisession import _packing
+
+    fast = _packing._packing(Connection)()
+    assert b"".join(fast.pack_command(*args)) == b"".join(Connection().pack_command(*args))
+
+
+def test_hiredis_packing_refuses_what_redis_py_refuses() -> None:
+    pytest.importorskip("hiredis")
+    from redis.asyncio.connection import Connection
+    from redis.exceptions import DataError
+
+    from redisession import _packing
+
+    with pytest.raises(DataError):
+        _packing._packing(Connection)().pack_command("SET", "k", True)
+
+
+async def test_an_async_store_from_url_packs_with_hiredis(redis_url: str, prefix: str) -> None:
+    pytest.importorskip("hiredis")
+    from redisession import AsyncSessionStore, _packing
+
+    async with AsyncSessionStore.from_url(redis_url, prefix=prefix) as store:
+        assert issubclass(store.client.connection_pool.connection_class,
+                          _packing._HiredisPacking)
+        sid = (await store.create(user_id="u")).id
+        await store.add(sid, "user", "héllo ✓")
+        assert [m.content for m in await store.messages(sid)] == ["héllo ✓"]
+        await store.client.client_setname("packed")  # a two-word command: redis-py packs it
+        assert await store.client.client_getname() in ("packed", b"packed")
+    given = redis.asyncio.Redis.from_url(redis_url)
+    async with AsyncSessionStore(given, prefix=prefix) as store:  # a given client: untouched
+        assert not issubclass(given.connection_pool.connection_class,
+                              _packing._HiredisPacking)
+    await given.aclose()

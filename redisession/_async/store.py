@@ -12,7 +12,7 @@ from typing import Any
 
 from redis.exceptions import NoPermissionError, ResponseError
 
-from .. import _cache, _connect, _durability, _ops, _pool
+from .. import _cache, _connect, _durability, _ops, _packing, _pool
 from .._cache import SnapshotCache
 from .._compat import AsyncRetry, redis_async
 from .._connect import (
@@ -149,6 +149,8 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
         else:
             client = redis_async.Redis.from_pool(
                 _pool.AsyncBlockingPool.from_url(p.url, timeout=conn.pool_timeout, **kw))
+        if p.kind != "cluster":
+            _packing.speed_up(client)  # asyncio: hiredis packs commands (sync ones do already)
         store = cls(client, config, tokenizer=tokenizer, owns_client=True, summarizer=summarizer)
         store._also_close = also_close
         if config.dedup_ttl < conn.retry_budget:
