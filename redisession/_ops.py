@@ -258,7 +258,10 @@ def hash_fields(reply: HashReply) -> dict[str, str]:
     """A hash as ``{field: value}`` text, from redis-py's HGETALL (a dict) or from a script
     (a flat ``[field, value, ...]`` list): the one place either shape is read."""
     if isinstance(reply, Mapping):
-        return {_text(k): _text(v) for k, v in reply.items()}
+        try:  # redis-py's HGETALL: bytes to bytes (a read decodes ~20 fields of each meta)
+            return {k.decode(): v.decode() for k, v in reply.items()}
+        except AttributeError:
+            return {_text(k): _text(v) for k, v in reply.items()}
     return {_text(reply[i]): _text(reply[i + 1]) for i in range(0, len(reply), 2)}
 
 
@@ -294,6 +297,8 @@ def bookkeeping(f: Mapping[str, str]) -> dict[str, Any]:
     tools: dict[str, int] = {}
     errors: dict[str, int] = {}
     for name, value in f.items():
+        if ":" not in name:  # most fields: one test each
+            continue
         if name.startswith("tool:"):
             tools[name[5:]] = int(value)
         elif name.startswith("err:"):
@@ -336,6 +341,9 @@ def parse_plain_read(reply: Sequence[Any]) -> Snapshot | None:
 
 def write_tag(reply: HashReply) -> str:
     """Meta's ``w`` from an HGETALL reply ('' for a session written before write tags)."""
+    if isinstance(reply, Mapping):  # redis-py's HGETALL: look the one field up
+        w = reply.get(b"w", reply.get("w"))
+        return "" if w is None else _text(w)
     return hash_fields(reply).get("w", "")
 
 
