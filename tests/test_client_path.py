@@ -153,26 +153,47 @@ ARGS = [("EVALSHA", "a" * 40, 2, "k1", b"k2", 0, -5, 2**64 - 1, 0.1, 1e20, "é �
         ("SET", "k", bytearray(b"ba")), ("SET", "k", memoryview(b"mv"))]
 
 
-@pytest.mark.parametrize("args", ARGS)
-def test_hiredis_packing_sends_the_bytes_redis_py_sends(args: tuple[Any, ...]) -> None:
-    pytest.importorskip("hiredis")
-    from redis.asyncio.connection import Connection
+def _connection_classes() -> list[Any]:
+    from redis.asyncio.connection import Connection as AsyncConnection
+    from redis.connection import Connection as SyncConnection
 
+    return [AsyncConnection, SyncConnection]
+
+
+@pytest.mark.parametrize("cls", _connection_classes(), ids=["async", "sync"])
+@pytest.mark.parametrize("args", ARGS)
+def test_hiredis_packing_sends_the_bytes_redis_py_sends(args: tuple[Any, ...],
+                                                        cls: Any) -> None:
+    pytest.importorskip("hiredis")
     from redisession import _packing
 
-    fast = _packing._packing(Connection)()
-    assert b"".join(fast.pack_command(*args)) == b"".join(Connection().pack_command(*args))
+    fast = _packing._packing(cls)()
+    assert b"".join(fast.pack_command(*args)) == b"".join(cls().pack_command(*args))
 
 
-def test_hiredis_packing_refuses_what_redis_py_refuses() -> None:
+@pytest.mark.parametrize("cls", _connection_classes(), ids=["async", "sync"])
+def test_hiredis_packing_refuses_what_redis_py_refuses(cls: Any) -> None:
     pytest.importorskip("hiredis")
-    from redis.asyncio.connection import Connection
     from redis.exceptions import DataError
 
     from redisession import _packing
 
     with pytest.raises(DataError):
-        _packing._packing(Connection)().pack_command("SET", "k", True)
+        _packing._packing(cls)().pack_command("SET", "k", True)
+
+
+def test_a_sync_store_from_url_packs_with_hiredis(redis_url: str, prefix: str) -> None:
+    pytest.importorskip("hiredis")
+    from redisession import _packing
+
+    with SessionStore.from_url(redis_url, prefix=prefix) as store:
+        assert issubclass(store.client.connection_pool.connection_class,
+                          _packing._HiredisPacking)
+        sid = store.create(user_id="u").id
+        store.add(sid, "user", "héllo ✓")
+        assert [m.content for m in store.messages(sid)] == ["héllo ✓"]
+        store.client.client_setname("packed")
+        assert store.client.client_getname() in ("packed", b"packed")
 
 
 async def test_an_async_store_from_url_packs_with_hiredis(redis_url: str, prefix: str) -> None:

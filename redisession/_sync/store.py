@@ -151,7 +151,7 @@ class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
             client = redis_sync.Redis.from_pool(
                 _pool.SyncBlockingPool.from_url(p.url, timeout=conn.pool_timeout, **kw))
         if p.kind != "cluster":
-            _packing.speed_up(client)  # asyncio: hiredis packs commands (sync ones do already)
+            _packing.speed_up(client)  # hiredis packs each command in one call
         store = cls(client, config, tokenizer=tokenizer, owns_client=True, summarizer=summarizer)
         store._also_close = also_close
         if config.dedup_ttl < conn.retry_budget:
