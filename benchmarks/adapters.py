@@ -13,7 +13,9 @@ For each framework, three rows:
   framework's class does not have (its column repeats its read 100).
 
 Both sides run with a TTL (the peers set theirs with ``ttl=``); apart from the last row
-redisession's local cache is off (``cache_size=0``), so every call is a round trip.
+redisession's local cache is off (``cache_size=0``), so every call is a round trip. The two
+columns of a row run interleaved, in ``ROUNDS`` alternating blocks of calls, so a machine that
+gets busier during the run slows both alike and the speed-up compares like with like.
 langchain-redis needs the Redis query engine and JSON (Redis Stack or Redis 8); on a server
 without them its rows say so.
 """
@@ -41,28 +43,39 @@ SETTINGS: dict[str, Any] = {"ttl": TTL, "max_messages": 10_000, "max_tokens": 10
                             "cache_size": 0}
 CACHED: dict[str, Any] = {**SETTINGS, "cache_size": 100, "cache_max_age": 60.0}
 Timed = tuple[float, float]  # ops/s, p50 latency in microseconds
+Op = Callable[[int], Any]
+AOp = Callable[[int], Awaitable[Any]]
+ROUNDS = 10
+"""Blocks of calls per column of a row, alternating between the columns."""
 
 
-def timed(op: Callable[[int], Any], count: int) -> Timed:
-    lat = []
-    start = time.perf_counter()
-    for i in range(count):
-        t0 = time.perf_counter()
-        op(i)
-        lat.append(time.perf_counter() - t0)
-    total = time.perf_counter() - start
-    return count / total, sorted(lat)[len(lat) // 2] * 1e6
+def _result(lat: list[float]) -> Timed:
+    return len(lat) / sum(lat), sorted(lat)[len(lat) // 2] * 1e6
 
 
-async def atimed(op: Callable[[int], Awaitable[Any]], count: int) -> Timed:
-    lat = []
-    start = time.perf_counter()
-    for i in range(count):
-        t0 = time.perf_counter()
-        await op(i)
-        lat.append(time.perf_counter() - t0)
-    total = time.perf_counter() - start
-    return count / total, sorted(lat)[len(lat) // 2] * 1e6
+def paired(ours: Op, theirs: Op | None, count: int) -> tuple[Timed, Timed | None]:
+    """``count`` calls of each op, in alternating blocks (``theirs`` None: ours alone)."""
+    sides = [(ours, [])] + ([(theirs, [])] if theirs is not None else [])
+    lats: list[list[float]] = [lat for _, lat in sides]
+    for r in range(ROUNDS):
+        for op, lat in sides:
+            for i in range(r * count // ROUNDS, (r + 1) * count // ROUNDS):
+                t0 = time.perf_counter()
+                op(i)
+                lat.append(time.perf_counter() - t0)
+    return _result(lats[0]), _result(lats[1]) if theirs is not None else None
+
+
+async def apaired(ours: AOp, theirs: AOp, count: int) -> tuple[Timed, Timed]:
+    """`paired` for coroutine functions."""
+    lats: tuple[list[float], list[float]] = ([], [])
+    for r in range(ROUNDS):
+        for op, lat in zip((ours, theirs), lats, strict=True):
+            for i in range(r * count // ROUNDS, (r + 1) * count // ROUNDS):
+                t0 = time.perf_counter()
+                await op(i)
+                lat.append(time.perf_counter() - t0)
+    return _result(lats[0]), _result(lats[1])
 
 
 def has_query_engine(url: str) -> bool:
@@ -84,33 +97,49 @@ def langchain_rows(url: str, count: int) -> dict[str, tuple[Timed | str, Timed |
 
     from redisession.integrations.langchain import RedisessionChatMessageHistory
 
-    with SessionStore.from_url(url, prefix=f"b{uuid.uuid4().hex[:6]}", **SETTINGS) as store:
+    prefix = f"b{uuid.uuid4().hex[:6]}"
+    with SessionStore.from_url(url, prefix=prefix, **SETTINGS) as store, \
+            SessionStore.from_url(url, prefix=prefix, **CACHED) as cached:
         ours = RedisessionChatMessageHistory("append", store=store)
         full = RedisessionChatMessageHistory("read", store=store)
-        full.add_messages([HumanMessage(f"m{i}") for i in range(100)])
-        mine = (timed(lambda i: ours.add_messages([HumanMessage(f"hello {i}")]), count),
-                timed(lambda i: full.messages, count))
-    with SessionStore.from_url(url, prefix=store.config.prefix, **CACHED) as cached:
         hot = RedisessionChatMessageHistory("read", store=cached)
-        warm = timed(lambda i: hot.messages, count)
-    if not has_query_engine(url):
-        absent = "needs Redis Stack / 8"
-        return {"append": (mine[0], absent), "read 100": (mine[1], absent),
-                "read 100, cache": (warm, absent)}
-    from langchain_redis import RedisChatMessageHistory
+        full.add_messages([HumanMessage(f"m{i}") for i in range(100)])
 
-    tag = uuid.uuid4().hex[:6]
-    peer = RedisChatMessageHistory(f"a{tag}", redis_url=url, ttl=TTL, key_prefix=f"b{tag}:",
-                                   index_name=f"idx:b{tag}")
-    # langchain-redis 0.2.6 fails to build a second object over an existing index (it reads
-    # FT.INFO as a list; redis-py 8 returns a dict): the second session is a copy of the first
-    peer_full = copy.copy(peer)
-    peer_full.session_id = f"r{tag}"
-    peer_full.add_messages([HumanMessage(f"m{i}") for i in range(100)])
-    peer_read = timed(lambda i: peer_full.messages, count)
-    return {"append": (mine[0], timed(lambda i: peer.add_messages([HumanMessage(f"hi {i}")]),
-                                      count)),
-            "read 100": (mine[1], peer_read), "read 100, cache": (warm, peer_read)}
+        def mine_append(i: int) -> None:
+            ours.add_messages([HumanMessage(f"hello {i}")])
+
+        def mine_read(i: int) -> None:
+            full.messages  # noqa: B018 - the property is the read
+
+        def mine_warm(i: int) -> None:
+            hot.messages  # noqa: B018
+
+        if not has_query_engine(url):
+            absent = "needs Redis Stack / 8"
+            return {"append": (paired(mine_append, None, count)[0], absent),
+                    "read 100": (paired(mine_read, None, count)[0], absent),
+                    "read 100, cache": (paired(mine_warm, None, count)[0], absent)}
+        from langchain_redis import RedisChatMessageHistory
+
+        tag = uuid.uuid4().hex[:6]
+        peer = RedisChatMessageHistory(f"a{tag}", redis_url=url, ttl=TTL,
+                                       key_prefix=f"b{tag}:", index_name=f"idx:b{tag}")
+        # langchain-redis 0.2.6 fails to build a second object over an existing index (it
+        # reads FT.INFO as a list; redis-py 8 returns a dict): the second session is a copy
+        peer_full = copy.copy(peer)
+        peer_full.session_id = f"r{tag}"
+        peer_full.add_messages([HumanMessage(f"m{i}") for i in range(100)])
+
+        def peer_append(i: int) -> None:
+            peer.add_messages([HumanMessage(f"hi {i}")])
+
+        def peer_read(i: int) -> None:
+            peer_full.messages  # noqa: B018
+
+        rows = {"append": paired(mine_append, peer_append, count),
+                "read 100": paired(mine_read, peer_read, count),
+                "read 100, cache": paired(mine_warm, peer_read, count)}
+    return {work: (a, b if b is not None else "") for work, (a, b) in rows.items()}
 
 
 def llama_rows(url: str, count: int) -> dict[str, tuple[Timed | str, Timed | str]]:
@@ -120,20 +149,24 @@ def llama_rows(url: str, count: int) -> dict[str, tuple[Timed | str, Timed | str
     from redisession.integrations.llama_index import RedisessionChatStore
 
     tag = uuid.uuid4().hex[:6]
-    with SessionStore.from_url(url, prefix=f"b{tag}", **SETTINGS) as store:
-        ours = RedisessionChatStore(store=store)
+    with SessionStore.from_url(url, prefix=f"b{tag}", **SETTINGS) as store, \
+            SessionStore.from_url(url, prefix=f"b{tag}", **CACHED) as cached:
+        ours, hot = RedisessionChatStore(store=store), RedisessionChatStore(store=cached)
         ours.set_messages("read", [ChatMessage(role="user", content=f"m{i}") for i in range(100)])
-        mine = (timed(lambda i: ours.add_message("append", ChatMessage(content=f"hi {i}")), count),
-                timed(lambda i: ours.get_messages("read"), count))
-    with SessionStore.from_url(url, prefix=f"b{tag}", **CACHED) as cached:
-        hot = RedisessionChatStore(store=cached)
-        warm = timed(lambda i: hot.get_messages("read"), count)
-    peer = RedisChatStore(redis_url=url, ttl=TTL)
-    peer.set_messages(f"r{tag}", [ChatMessage(role="user", content=f"m{i}") for i in range(100)])
-    theirs = (timed(lambda i: peer.add_message(f"a{tag}", ChatMessage(content=f"hi {i}")), count),
-              timed(lambda i: peer.get_messages(f"r{tag}"), count))
-    return {"append": (mine[0], theirs[0]), "read 100": (mine[1], theirs[1]),
-            "read 100, cache": (warm, theirs[1])}
+        peer = RedisChatStore(redis_url=url, ttl=TTL)
+        peer.set_messages(f"r{tag}",
+                          [ChatMessage(role="user", content=f"m{i}") for i in range(100)])
+
+        def peer_read(i: int) -> Any:
+            return peer.get_messages(f"r{tag}")
+
+        rows = {
+            "append": paired(lambda i: ours.add_message("append", ChatMessage(content=f"hi {i}")),
+                             lambda i: peer.add_message(f"a{tag}", ChatMessage(content=f"hi {i}")),
+                             count),
+            "read 100": paired(lambda i: ours.get_messages("read"), peer_read, count),
+            "read 100, cache": paired(lambda i: hot.get_messages("read"), peer_read, count)}
+    return {work: (a, b if b is not None else "") for work, (a, b) in rows.items()}
 
 
 async def agents_rows(url: str, count: int) -> dict[str, tuple[Timed | str, Timed | str]]:
@@ -143,25 +176,25 @@ async def agents_rows(url: str, count: int) -> dict[str, tuple[Timed | str, Time
 
     tag = uuid.uuid4().hex[:6]
     items: list[Any] = [{"role": "user", "content": f"m{i}"} for i in range(100)]
-    async with AsyncSessionStore.from_url(url, prefix=f"b{tag}", **SETTINGS) as store:
+    async with AsyncSessionStore.from_url(url, prefix=f"b{tag}", **SETTINGS) as store, \
+            AsyncSessionStore.from_url(url, prefix=f"b{tag}", **CACHED) as cached:
         ours, full = (RedisessionSession(s, store=store) for s in ("append", "read"))
-        await full.add_items(items)
-        mine = (await atimed(lambda i: ours.add_items([{"role": "user", "content": f"hi {i}"}]),
-                             count),
-                await atimed(lambda i: full.get_items(), count))
-    async with AsyncSessionStore.from_url(url, prefix=f"b{tag}", **CACHED) as cached:
         hot = RedisessionSession("read", store=cached)
-        warm = await atimed(lambda i: hot.get_items(), count)
-    peer = RedisSession.from_url(f"a{tag}", url=url, ttl=TTL)
-    peer_full = RedisSession.from_url(f"r{tag}", url=url, ttl=TTL)
-    await peer_full.add_items(list(items))
-    theirs = (await atimed(lambda i: peer.add_items([{"role": "user", "content": f"hi {i}"}]),
-                           count),
-              await atimed(lambda i: peer_full.get_items(), count))
-    await peer.close()
-    await peer_full.close()
-    return {"append": (mine[0], theirs[0]), "read 100": (mine[1], theirs[1]),
-            "read 100, cache": (warm, theirs[1])}
+        await full.add_items(items)
+        peer = RedisSession.from_url(f"a{tag}", url=url, ttl=TTL)
+        peer_full = RedisSession.from_url(f"r{tag}", url=url, ttl=TTL)
+        await peer_full.add_items(list(items))
+        rows = {
+            "append": await apaired(
+                lambda i: ours.add_items([{"role": "user", "content": f"hi {i}"}]),
+                lambda i: peer.add_items([{"role": "user", "content": f"hi {i}"}]), count),
+            "read 100": await apaired(lambda i: full.get_items(),
+                                      lambda i: peer_full.get_items(), count),
+            "read 100, cache": await apaired(lambda i: hot.get_items(),
+                                             lambda i: peer_full.get_items(), count)}
+        await peer.close()
+        await peer_full.close()
+    return dict(rows.items())
 
 
 def cell(t: Timed | str) -> str:

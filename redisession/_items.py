@@ -53,18 +53,20 @@ def kinds(messages: Sequence[Message]) -> list[int]:
     pending: set[str] = set()
     prev_turn = False
     for m in messages:
-        if is_result(m):
+        kind_name = _raw_type(m) if m.raw else ""  # once a message: this runs every append
+        turn = kind_name.endswith("_call") or kind_name in _TURN_TYPES
+        if m.role == "tool" or kind_name.endswith("_output"):
             kind = KIND_TOOL_RESULT
             pending.discard(_call_id(m) or "")
-        elif is_turn_item(m):
+        elif turn:
             kind = KIND_CONTINUATION if prev_turn or pending else KIND_TOOL_CALL
-            if _raw_type(m).endswith("_call") and _call_id(m):
+            if kind_name.endswith("_call") and _call_id(m):
                 pending.add(_call_id(m) or "")
         else:
             kind = KIND_CONTINUATION if pending else kind_of(m)
             for call in m.tool_calls or ():
                 if isinstance(call.get("id"), str):
                     pending.add(call["id"])
-        prev_turn = is_turn_item(m)
+        prev_turn = turn
         out.append(kind)
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from datetime import datetime, timezone
 from secrets import token_hex
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -20,6 +20,8 @@ from . import defaults
 from .errors import InvalidMessage
 
 __all__ = ["AppendResult", "Message", "Role", "Session", "SummaryResult"]
+
+M = TypeVar("M", bound=BaseModel)
 
 Role = Literal["user", "assistant", "system", "tool"]
 ROLES: tuple[str, ...] = ("user", "assistant", "system", "tool")
@@ -202,3 +204,20 @@ class RepairResult(BaseModel):
         "deleted: nothing to rebuild from, every key deleted; missing: no such session"))
     version: int | None = Field(default=None, description="the version after the repair")
     problems: tuple[str, ...] = Field(default=(), description="what was wrong (and fixed)")
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def trusted(cls: type[M], fields: dict[str, Any]) -> M:
+    """A model from ``fields`` the library checked already (every field, by name): what
+    ``model_construct`` does, without its per-field Python loop. For the models here (no
+    extra fields, no private attributes, no post-init); pydantic validation costs ~1 µs a
+    model, ``model_construct`` more, this ~0.3 µs."""
+    model = _new(cls)
+    _set(model, "__dict__", fields)
+    _set(model, "__pydantic_fields_set__", set(fields))
+    _set(model, "__pydantic_extra__", None)
+    _set(model, "__pydantic_private__", None)
+    return model

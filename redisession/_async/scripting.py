@@ -83,8 +83,11 @@ class AsyncScriptRunner:
 
     async def __call__(self, script: Any, keys: list[str],
                        args: list[Any]) -> tuple[Any, tuple[int, int] | None]:
-        if self._wait is None or script.sha in self._no_wait:
-            return await self.plain(script, keys, args), None
+        if self._wait is None or script.sha in self._no_wait:  # `plain`, inlined: every call
+            try:
+                return await self.client.evalsha(script.sha, len(keys), *keys, *args), None
+            except NoScriptError:
+                return await self.client.eval(script.script, len(keys), *keys, *args), None
         return await self._durable(script, keys, args)
 
     async def plain(self, script: Any, keys: list[str], args: list[Any]) -> Any:

@@ -12,7 +12,7 @@ from typing import Any
 
 from redis.exceptions import NoPermissionError, ResponseError
 
-from .. import _cache, _connect, _durability, _ops, _pool
+from .. import _cache, _connect, _durability, _ops, _packing, _pool
 from .._cache import SnapshotCache
 from .._compat import AsyncRetry, redis_async
 from .._connect import (
@@ -149,6 +149,8 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
         else:
             client = redis_async.Redis.from_pool(
                 _pool.AsyncBlockingPool.from_url(p.url, timeout=conn.pool_timeout, **kw))
+        if p.kind != "cluster":
+            _packing.speed_up(client)  # hiredis packs each command in one call
         store = cls(client, config, tokenizer=tokenizer, owns_client=True, summarizer=summarizer)
         store._also_close = also_close
         if config.dedup_ttl < conn.retry_budget:
@@ -195,7 +197,8 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
     async def _run(self, script: Any, sid: str, args: list[Any],
                    keys: list[str] | None = None) -> Any:
         """Run ``script`` on the session's keys (or on ``keys``, in its slot), mapping errors."""
-        await self._ensure_ready()
+        if not self._ready:
+            await self._ensure_ready()
         try:
             reply, short = await self._runner(
                 script, list(self._keys(sid)) if keys is None else keys, args)
@@ -217,7 +220,8 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
         and back (about 2 µs of server CPU per element; 15x the LRANGE for 1000 messages).
         ``limit`` > 0: at most that many elements of each list (the first page)."""
         keys = self._keys(sid)
-        await self._ensure_ready()
+        if not self._ready:
+            await self._ensure_ready()
         try:
             async with self.client.pipeline(transaction=True) as pipe:
                 pipe.hgetall(keys.meta)
@@ -304,7 +308,7 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
         """append.lua, then the cache, the user index and auto-summarizing. ``commit`` =
         (events channels, the reply's keys, its push count) turns a streaming reply into the
         one message of ``prepared`` in the same step."""
-        generation = await self._generation(session_id)
+        generation = 0 if self._cache is None else await self._generation(session_id)
         args = _ops.append_args(self._events_arg(session_id), self.config, prepared)
         keys = None
         if commit is not None:
@@ -318,8 +322,10 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
             self._cache_write(session_id, _cache.after_append(entry, result, prepared,
                                                               int(reply[9])), generation,
                               args[1])  # the write tag is this call's id
-        await self._index(session_id, _ops._text(reply[8]), int(reply[9]))
-        await self._auto_summarize(session_id, result.token_count)
+        if reply[8]:  # the session has a user: move it in that user's index (or not yet)
+            await self._index(session_id, _ops._text(reply[8]), int(reply[9]))
+        if self.summarizer is not None:
+            await self._auto_summarize(session_id, result.token_count)
         return result
 
     async def add(self, session_id: str, role: str, content: str,

@@ -13,7 +13,7 @@ from typing import Any
 
 from redis.exceptions import NoPermissionError, ResponseError
 
-from .. import _cache, _connect, _durability, _ops, _pool
+from .. import _cache, _connect, _durability, _ops, _packing, _pool
 from .._cache import SnapshotCache
 from .._compat import SyncRetry, redis_sync
 from .._connect import (
@@ -150,6 +150,8 @@ class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
         else:
             client = redis_sync.Redis.from_pool(
                 _pool.SyncBlockingPool.from_url(p.url, timeout=conn.pool_timeout, **kw))
+        if p.kind != "cluster":
+            _packing.speed_up(client)  # hiredis packs each command in one call
         store = cls(client, config, tokenizer=tokenizer, owns_client=True, summarizer=summarizer)
         store._also_close = also_close
         if config.dedup_ttl < conn.retry_budget:
@@ -196,7 +198,8 @@ class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
     def _run(self, script: Any, sid: str, args: list[Any],
                    keys: list[str] | None = None) -> Any:
         """Run ``script`` on the session's keys (or on ``keys``, in its slot), mapping errors."""
-        self._ensure_ready()
+        if not self._ready:
+            self._ensure_ready()
         try:
             reply, short = self._runner(
                 script, list(self._keys(sid)) if keys is None else keys, args)
@@ -218,7 +221,8 @@ class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
         and back (about 2 µs of server CPU per element; 15x the LRANGE for 1000 messages).
         ``limit`` > 0: at most that many elements of each list (the first page)."""
         keys = self._keys(sid)
-        self._ensure_ready()
+        if not self._ready:
+            self._ensure_ready()
         try:
             with self.client.pipeline(transaction=True) as pipe:
                 pipe.hgetall(keys.meta)
@@ -305,7 +309,7 @@ class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
         """append.lua, then the cache, the user index and auto-summarizing. ``commit`` =
         (events channels, the reply's keys, its push count) turns a streaming reply into the
         one message of ``prepared`` in the same step."""
-        generation = self._generation(session_id)
+        generation = 0 if self._cache is None else self._generation(session_id)
         args = _ops.append_args(self._events_arg(session_id), self.config, prepared)
         keys = None
         if commit is not None:
@@ -319,8 +323,10 @@ class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
             self._cache_write(session_id, _cache.after_append(entry, result, prepared,
                                                               int(reply[9])), generation,
                               args[1])  # the write tag is this call's id
-        self._index(session_id, _ops._text(reply[8]), int(reply[9]))
-        self._auto_summarize(session_id, result.token_count)
+        if reply[8]:  # the session has a user: move it in that user's index (or not yet)
+            self._index(session_id, _ops._text(reply[8]), int(reply[9]))
+        if self.summarizer is not None:
+            self._auto_summarize(session_id, result.token_count)
         return result
 
     def add(self, session_id: str, role: str, content: str,

@@ -7,12 +7,14 @@ written as ``.xx`` per UTF-8 byte, after a fixed prefix: ``"user:1"`` -> ``"li.u
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .._keys import check_id
 
 _SAFE = re.compile(r"[A-Za-z0-9_-]")
 
 
+@lru_cache(maxsize=4096)  # a key is escaped character by character: ~5 us a call
 def key_to_id(prefix: str, key: str) -> str:
     """The session id of framework key ``key`` (raises `InvalidSessionId` when too long)."""
     escaped = "".join(c if _SAFE.fullmatch(c) else "".join(f".{b:02x}" for b in c.encode())

@@ -20,7 +20,7 @@ from .._async.store import AsyncSessionStore
 from ..errors import InvalidConfig, InvalidInput, SessionNotFound
 from ..models import Message
 from ._common import afirst_use, awindow
-from ._llama_convert import KeySpace, from_llama, to_llama
+from ._llama_convert import KeySpace, from_llama, to_llama, to_llama_all
 
 __all__ = ["RedisessionDBChatStore"]
 
@@ -85,7 +85,7 @@ class RedisessionDBChatStore(AsyncDBChatStore):
                            offset: int | None = None) -> list[ChatMessage]:
         """The key's messages with ``status`` (None: archive then window), oldest first."""
         messages = (await self._status(key, status))[offset or 0:]
-        return [to_llama(m) for m in (messages if limit is None else messages[:limit])]
+        return to_llama_all(messages if limit is None else messages[:limit])
 
     async def count_messages(self, key: str,
                              status: MessageStatus | None = MessageStatus.ACTIVE) -> int:

@@ -25,7 +25,7 @@ try:
     from llama_index.core.storage.chat_store import BaseChatStore
     from pydantic import PrivateAttr
 
-    from ._llama_convert import KeySpace, from_llama, to_llama
+    from ._llama_convert import KeySpace, from_llama, to_llama, to_llama_all
     from ._llama_db import RedisessionDBChatStore
 except ImportError as e:  # pragma: no cover - depends on the environment
     raise missing("llama_index", "llama-index-core", "llama-index", e) from e
@@ -73,7 +73,7 @@ class RedisessionChatStore(BaseChatStore):
 
     def get_messages(self, key: str) -> list[ChatMessage]:
         """The key's messages, oldest first ([] for an unknown key)."""
-        return [to_llama(m) for m in window(self._ks.stores.sync(), self._ks.sid(key))]
+        return to_llama_all(window(self._ks.stores.sync(), self._ks.sid(key)))
 
     def add_message(self, key: str, message: ChatMessage) -> None:
         """Append one message (the session is created on first use)."""
@@ -123,7 +123,7 @@ class RedisessionChatStore(BaseChatStore):
         store = self._ks.stores.aio()
         if store is None:
             return await asyncio.to_thread(self.get_messages, key)
-        return [to_llama(m) for m in await awindow(store, self._ks.sid(key))]
+        return to_llama_all(await awindow(store, self._ks.sid(key)))
 
     async def async_add_message(self, key: str, message: ChatMessage) -> None:
         store = self._ks.stores.aio()
@@ -140,7 +140,7 @@ class RedisessionChatStore(BaseChatStore):
         sid = self._ks.sid(key)
         if not await store.exists(sid):
             return None
-        messages = [to_llama(m) for m in await awindow(store, sid)]
+        messages = to_llama_all(await awindow(store, sid))
         await store.delete(sid)
         return messages
 

@@ -1,0 +1,215 @@
+"""The client side of an append and of a read, made cheaper (issues 11 and 14), still does
+what it did: every check refuses what it refused, follow-ups run when they must, and the
+models built without a validation pass equal validated ones."""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import msgpack
+import pytest
+import redis
+
+from redisession import AppendResult, InvalidMessage, Message, SessionStore
+from redisession._codec import decode_elements, encode_body
+from redisession._ops import parse_append, prepare
+from redisession._values import _fine, check_value
+from redisession.config import SessionConfig
+from redisession.tokenizers import estimate_tokens
+
+
+class Colour(enum.IntEnum):
+    RED = 1
+
+
+class Text(str):
+    pass
+
+
+GOOD = [None, True, 0, -(2**63), 2**64 - 1, 1.5, "", "ascii", "ünïcode ✓", [1, "a", None],
+        (1, 2), {"a": {"b": [1.0, {"c": "d"}]}}, Colour.RED, Text("x"),
+        OrderedDict(a=1), {"k": (1, [Colour.RED])}]
+BAD = [b"bytes", bytearray(b"x"), float("nan"), float("inf"), 2**64, -(2**63) - 1,
+       {1: "int key"}, {"\ud800": 1}, "a\udc80", [1, {"x": b"y"}], {1, 2}, object()]
+
+
+@pytest.mark.parametrize("value", GOOD)
+def test_values_the_exact_walk_accepts_are_accepted(value: Any) -> None:
+    check_value(value, "metadata", InvalidMessage)
+
+
+@pytest.mark.parametrize("value", BAD)
+def test_the_fast_check_never_accepts_what_the_walk_refuses(value: Any) -> None:
+    assert not _fine(value)
+    with pytest.raises(InvalidMessage, match="metadata"):
+        check_value(value, "metadata", InvalidMessage)
+
+
+def _calls(client: redis.Redis, command: str) -> int:
+    stats = client.info("commandstats").get(f"cmdstat_{command}", {})
+    return int(stats.get("calls", 0))
+
+
+def test_an_append_makes_one_round_trip_and_moves_the_user_index_when_due(
+        redis_url: str, prefix: str, raw: redis.Redis) -> None:
+    with SessionStore.from_url(redis_url, prefix=prefix, index_interval=0) as store:
+        alone = store.create().id
+        owned = store.create(user_id="u1").id
+        before = _calls(raw, "zadd"), _calls(raw, "sadd")
+        for i in range(3):
+            store.add(alone, "user", f"m{i}")
+        assert (_calls(raw, "zadd"), _calls(raw, "sadd")) == before  # no user: no follow-up
+        for i in range(3):
+            store.add(owned, "user", f"m{i}")
+        assert _calls(raw, "zadd") == before[0] + 3  # index_interval=0: moved every time
+        assert [s.id for s in store.list_sessions("u1")] == [owned]
+
+
+def test_append_result_is_typed_as_if_validated() -> None:
+    prepared = prepare([("user", "hi"), ("assistant", "hello")], SessionConfig(),
+                       estimate_tokens)
+    result = parse_append("s1", [3, 4, 5, 2, 9, 1, 1, 3, b"", 0], prepared)
+    expected = AppendResult(session_id="s1", version=3, first_seq=4, last_seq=5,
+                            message_count=2, token_count=9, trimmed=1, duplicate=True,
+                            trimmed_through_seq=3,
+                            message_ids=tuple(p.message.id for p in prepared))
+    assert result == expected and result.duplicate is True
+    assert result.model_dump() == expected.model_dump()
+    with pytest.raises(Exception, match="frozen"):
+        result.version = 4  # type: ignore[misc]
+
+
+def test_decoded_messages_equal_validated_ones() -> None:
+    stored = [Message(role="user", content="hello", metadata={"k": [1, {"x": None}]}),
+              Message(id="custom", role="assistant", content="", name="bot",
+                      tool_calls=[{"id": "c1", "function": {"name": "f"}}]),
+              Message(role="tool", content="42", tool_call_id="c1",
+                      raw={"type": "function_call_output", "call_id": "c1", "output": "42"})]
+    elements = [msgpack.packb([i + 1, 5, 0]) + encode_body(m) for i, m in enumerate(stored)]
+    decoded = decode_elements(elements)
+    for got, original in zip(decoded, stored, strict=True):
+        want = original.model_copy(update={"seq": decoded.index(got) + 1, "tokens": 5})
+        assert got == want and hash(got.id) == hash(want.id)
+        assert got.model_fields_set == set(Message.model_fields)
+        assert Message.model_validate_json(got.model_dump_json()) == got
+        assert repr(got).startswith(f"Message(id='{got.id}', role=")
+        with pytest.raises(Exception, match="frozen"):
+            got.content = "changed"  # type: ignore[misc]
+        copied = got.model_copy(update={"content": "new"})
+        assert copied.content == "new" and got.content == original.content
+
+
+def test_bodies_encoded_in_threads_are_each_their_own() -> None:
+    messages = [Message(role="user", content=f"message {i} " * (i % 7 + 1)) for i in range(800)]
+    out: dict[int, bytes] = {}
+
+    def work(start: int) -> None:
+        for i in range(start, len(messages), 8):
+            out[i] = encode_body(messages[i])
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, m in enumerate(messages):
+        assert msgpack.unpackb(out[i], raw=False)[2] == m.content
+
+
+def test_a_body_that_cannot_be_encoded_leaves_the_next_one_whole() -> None:
+    bad = Message.model_construct(id="x", role="user", content="a", metadata={"o": object()},
+                                  created_at=Message(role="user", content="a").created_at)
+    with pytest.raises(TypeError):
+        encode_body(bad)
+    good = Message(role="user", content="after")
+    assert msgpack.unpackb(encode_body(good), raw=False)[2] == "after"
+
+
+def test_llama_bulk_conversion_equals_one_by_one() -> None:
+    pytest.importorskip("llama_index.core")
+    from llama_index.core.llms import ChatMessage
+
+    from redisession.integrations._llama_convert import from_llama, to_llama, to_llama_all
+
+    originals = [ChatMessage(role="user", content="hi"),
+                 ChatMessage(role="assistant", content="yo", additional_kwargs={"k": 1}),
+                 ChatMessage(role="system", blocks=[])]
+    messages = [from_llama(m) for m in originals]
+    bulk = to_llama_all(messages)
+    assert bulk == [to_llama(m) for m in messages] == originals
+    assert all(type(m) is ChatMessage for m in bulk)
+    # written by another client (no dump in raw): converted one by one, same result
+    mixed = [*messages, Message(role="user", content="plain")]
+    assert to_llama_all(mixed) == [to_llama(m) for m in mixed]
+    assert to_llama_all(mixed)[-1].content == "plain"
+    assert to_llama_all([]) == []
+
+
+ARGS = [("EVALSHA", "a" * 40, 2, "k1", b"k2", 0, -5, 2**64 - 1, 0.1, 1e20, "é ✓", b"\x00\xff"),
+        ("SET", "k", "x" * 70_000), ("CLIENT SETNAME", "n"), (b"HGET", b"h", "f"),
+        ("SET", "k", bytearray(b"ba")), ("SET", "k", memoryview(b"mv"))]
+
+
+def _connection_classes() -> list[Any]:
+    from redis.asyncio.connection import Connection as AsyncConnection
+    from redis.connection import Connection as SyncConnection
+
+    return [AsyncConnection, SyncConnection]
+
+
+@pytest.mark.parametrize("cls", _connection_classes(), ids=["async", "sync"])
+@pytest.mark.parametrize("args", ARGS)
+def test_hiredis_packing_sends_the_bytes_redis_py_sends(args: tuple[Any, ...],
+                                                        cls: Any) -> None:
+    pytest.importorskip("hiredis")
+    from redisession import _packing
+
+    fast = _packing._packing(cls)()
+    assert b"".join(fast.pack_command(*args)) == b"".join(cls().pack_command(*args))
+
+
+@pytest.mark.parametrize("cls", _connection_classes(), ids=["async", "sync"])
+def test_hiredis_packing_refuses_what_redis_py_refuses(cls: Any) -> None:
+    pytest.importorskip("hiredis")
+    from redis.exceptions import DataError
+
+    from redisession import _packing
+
+    with pytest.raises(DataError):
+        _packing._packing(cls)().pack_command("SET", "k", True)
+
+
+def test_a_sync_store_from_url_packs_with_hiredis(redis_url: str, prefix: str) -> None:
+    pytest.importorskip("hiredis")
+    from redisession import _packing
+
+    with SessionStore.from_url(redis_url, prefix=prefix) as store:
+        assert issubclass(store.client.connection_pool.connection_class,
+                          _packing._HiredisPacking)
+        sid = store.create(user_id="u").id
+        store.add(sid, "user", "héllo ✓")
+        assert [m.content for m in store.messages(sid)] == ["héllo ✓"]
+        store.client.client_setname("packed")
+        assert store.client.client_getname() in ("packed", b"packed")
+
+
+async def test_an_async_store_from_url_packs_with_hiredis(redis_url: str, prefix: str) -> None:
+    pytest.importorskip("hiredis")
+    from redisession import AsyncSessionStore, _packing
+
+    async with AsyncSessionStore.from_url(redis_url, prefix=prefix) as store:
+        assert issubclass(store.client.connection_pool.connection_class,
+                          _packing._HiredisPacking)
+        sid = (await store.create(user_id="u")).id
+        await store.add(sid, "user", "héllo ✓")
+        assert [m.content for m in await store.messages(sid)] == ["héllo ✓"]
+        await store.client.client_setname("packed")  # a two-word command: redis-py packs it
+        assert await store.client.client_getname() in ("packed", b"packed")
+    given = redis.asyncio.Redis.from_url(redis_url)
+    async with AsyncSessionStore(given, prefix=prefix) as store:  # a given client: untouched
+        assert not issubclass(given.connection_pool.connection_class,
+                              _packing._HiredisPacking)
+    await given.aclose()
