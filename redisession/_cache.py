@@ -2,7 +2,9 @@
 
 An entry is a session's meta and context window as of version ``v``. It is *fresh* while
 nothing says it is behind and it is younger than ``max_age``; a stale entry is kept, because
-its messages let the next read fetch only what changed (``read`` with ``what='after'``).
+its messages let the next read fetch only what changed (``read`` with ``what='after'``). The
+writer's own appends are kept as pending steps of its entry and applied at its next lookup
+(`SnapshotCache.appended`, `fold`): an append pays a check and a tuple.
 
 Coherence rules (see docs/cache.md):
 - an event at or below the entry's ``v`` changes nothing (often it is our own write);

@@ -79,6 +79,16 @@ def buffered(pubsub: Any) -> list[Any]:
     return replies
 
 
+def health_check(pubsub: Any, reply: Any) -> bool:
+    """Whether ``reply`` answers redis-py's own health-check PING, which `get_message` drops;
+    the sync client also counts off the answers it awaits, done here as it does."""
+    check = getattr(pubsub, "is_health_check_response", None)
+    if check is None or not check(reply):
+        return False
+    pubsub.health_check_response_counter -= 1
+    return True
+
+
 def message_data(reply: Any) -> Any:
     """The payload of a raw ``message`` reply ([b"message", channel, data]), else None."""
     if isinstance(reply, list) and len(reply) == 3 and reply[0] == b"message":

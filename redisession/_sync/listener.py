@@ -24,6 +24,7 @@ from .._coherence import (
     append_event,
     buffered,
     decode,
+    health_check,
     log,
     message_data,
     server_ids,
@@ -116,6 +117,8 @@ class Listener:
                 continue
             if isinstance(reply, Exception):  # an error reply, as get_message would raise it
                 raise reply
+            if health_check(pubsub, reply):
+                continue
             msg = pubsub.handle_message(reply)
             if msg is not None:
                 self._on_message(msg)
