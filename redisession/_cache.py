@@ -2,7 +2,9 @@
 
 An entry is a session's meta and context window as of version ``v``. It is *fresh* while
 nothing says it is behind and it is younger than ``max_age``; a stale entry is kept, because
-its messages let the next read fetch only what changed (``read`` with ``what='after'``).
+its messages let the next read fetch only what changed (``read`` with ``what='after'``). The
+writer's own appends are kept as pending steps of its entry and applied at its next lookup
+(`SnapshotCache.appended`, `fold`): an append pays a check and a tuple.
 
 Coherence rules (see docs/cache.md):
 - an event at or below the entry's ``v`` changes nothing (often it is our own write);
@@ -25,7 +27,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from cachetools import LRUCache
 from pydantic import BaseModel, ConfigDict, computed_field
@@ -34,6 +36,10 @@ from ._ops import Books, Prepared, Snapshot, books_of, name_hint
 from .models import AppendResult, Message, Session
 
 __all__ = ["CacheInfo", "Entry", "SnapshotCache", "merge_after"]
+
+MAX_PENDING = 64
+"""Appends an entry holds unapplied at most (`Entry.pending`): the 64th applies them all, so
+a session written often and read seldom keeps its memory and its next read's work bounded."""
 
 
 SELF_MANAGED = frozenset({"create", "append", "clear", "touch", "delete", "read", "read_touch",
@@ -80,17 +86,49 @@ class CacheInfo(BaseModel):
         return self.hits / reads if reads else 0.0
 
 
+class Step(NamedTuple):
+    """One of the writer's own appends, not yet applied to its entry (see `Entry.pending`)."""
+
+    result: AppendResult
+    prepared: Sequence[Prepared]
+    active_ms: int
+    w: str
+
+
 @dataclass(frozen=True)
 class Entry:
+    """A session's meta and window, in three parts.
+
+    ``session`` at ``session.version`` (write tag ``w``), whose window is ``messages``
+    followed by ``added``: messages this store appended, as (prepared, seq), not yet turned
+    into the `Message` a read decodes (`as_stored`). Then ``pending``: the store's own appends
+    since, checked to follow on, applied later (`fold`). `v` and `tag` are the version and
+    write tag after them, the ones events are compared with. `SnapshotCache.lookup` returns
+    entries with only the first part."""
+
     session: Session
     messages: tuple[Message, ...]
     fetched: float
     stale: bool = False
     w: str = ""
+    pending: tuple[Step, ...] = ()
+    added: tuple[tuple[Prepared, int], ...] = ()
 
     @property
     def v(self) -> int:
-        return self.session.version
+        return self.pending[-1].result.version if self.pending else self.session.version
+
+    @property
+    def tag(self) -> str:
+        return self.pending[-1].w if self.pending else self.w
+
+    @property
+    def last_seq(self) -> int | None:
+        if self.pending:
+            return self.pending[-1].result.last_seq
+        if self.added:
+            return self.added[-1][1]
+        return self.messages[-1].seq if self.messages else self.session.last_seq
 
     def snapshot(self) -> Snapshot:
         return Snapshot(self.session, list(self.messages), w=self.w)
@@ -137,6 +175,8 @@ class SnapshotCache:
         """The entry (fresh or stale) and whether it is fresh enough to serve as is."""
         with self._lock:
             entry = self._entries.get(sid)
+            if entry is not None and (entry.pending or entry.added):
+                entry = self._entries[sid] = fold(entry, store=True)
         if entry is None:
             return None, False
         fresh = not entry.stale and self.clock() - entry.fetched < self.max_age
@@ -152,6 +192,28 @@ class SnapshotCache:
             sid = session.id
             stale = self._latest.get(sid, 0) > session.version
             self._entries[sid] = Entry(session, tuple(messages), self.clock(), stale, w)
+
+    def appended(self, sid: str, result: AppendResult, prepared: Sequence[Prepared],
+                 active_ms: int, w: str, generation: int, need_online: bool) -> None:
+        """The writer's own entry after its append ``w`` (read-your-writes without a round
+        trip). An entry exactly one version and one seq behind takes the append as a pending
+        `Step`: the append costs a check and a tuple, and the entry is brought up to date at
+        its next lookup, once for all the appends since (`fold`). Any other entry (someone
+        else wrote in between, or the call was a retried duplicate) is marked stale: the next
+        read fetches what it lacks."""
+        with self._lock:
+            entry = self._entries.get(sid)
+            if entry is None:
+                return
+            if not follows(entry, result, len(prepared)):
+                self._entries[sid] = replace(entry, stale=True)
+                return
+            if generation != self.generation or (need_online and not self.online):
+                return
+            stale = self._latest.get(sid, 0) > result.version
+            entry = Entry(entry.session, entry.messages, self.clock(), stale, entry.w,
+                          (*entry.pending, Step(result, prepared, active_ms, w)), entry.added)
+            self._entries[sid] = fold(entry) if len(entry.pending) >= MAX_PENDING else entry
 
     def discard(self, sid: str) -> None:
         with self._lock:
@@ -172,7 +234,7 @@ class SnapshotCache:
             entry = self._entries.get(sid)
             if entry is None or v < entry.v:
                 return True
-            return v == entry.v and not (w and entry.w and w != entry.w)
+            return v == entry.v and not (w and entry.tag and w != entry.tag)
 
     def on_event(self, sid: str, v: int | None, drop: bool, w: str = "") -> None:
         """An event from another instance (or this one): mark the entry stale if the event
@@ -184,7 +246,7 @@ class SnapshotCache:
             entry = self._entries.get(sid)
             if entry is None:
                 return
-            if v is not None and v == entry.v and w and entry.w and w != entry.w:
+            if v is not None and v == entry.v and w and entry.tag and w != entry.tag:
                 drop = True  # same version, other content: a rollback
             elif v is not None and v <= entry.v:
                 return  # the entry already includes this change (often our own write)
@@ -264,41 +326,82 @@ def as_stored(message: Message, seq: int, tokens: int) -> Message:
         "created_at": datetime.fromtimestamp(created / 1_000_000, tz=timezone.utc)})
 
 
-def after_append(entry: Entry | None, result: AppendResult, prepared: Sequence[Prepared],
-                 active_ms: int) -> tuple[Session, list[Message]] | None:
-    """The writer's own entry advanced by an append reply, or None when it cannot be (no entry,
-    the entry was not exactly one version behind, or the call was a retried duplicate).
-    ``active_ms`` is the server time the script wrote as the session's last activity.
+def follows(entry: Entry, result: AppendResult, count: int) -> bool:
+    """Whether an append reply of ``count`` messages continues ``entry`` (with its pending
+    appends): not a retried duplicate, the version right after the entry's, the seqs right
+    after its last one. A cached window is the window as Redis held it at its version (seqs
+    increasing; a pop or delete_message may have left a gap inside it), so the new messages
+    continue it exactly when its last seq is the one before ``first_seq``."""
+    return (not result.duplicate and entry.v == result.version - 1
+            and entry.last_seq == result.first_seq - 1
+            and result.last_seq - result.first_seq + 1 == count)
 
-    This runs on every cached append, so it stays O(appended): a cached window is the window as
-    Redis held it at its version (seqs increasing; a pop or delete_message may have left a gap
-    inside it), so the new messages continue it exactly when its last seq is the one before
-    ``first_seq`` (checked), and the session is copied once."""
-    if entry is None or result.duplicate or entry.v != result.version - 1:
-        return None
-    kept = entry.messages
-    last = kept[-1].seq if kept else entry.session.last_seq
-    if last != result.first_seq - 1 or result.last_seq - result.first_seq + 1 != len(prepared):
-        return None
-    n = result.message_count
-    added = [as_stored(p.message, result.first_seq + i, p.tokens)
-             for i, p in enumerate(prepared)]
-    if n > len(kept) + len(added):
-        return None
-    window = [*kept[len(kept) + len(added) - n:], *added] if n > len(added) else added[-n:]
-    if not n:
-        window = []
-    s = entry.session
-    now = datetime.fromtimestamp(active_ms / 1000, tz=timezone.utc)
+
+def fold(entry: Entry, store: bool = False) -> Entry:
+    """``entry`` with its pending appends applied: what `after_append` one by one would have
+    made, for one copy of the session. The appended messages stay ``added`` (cheap tuple
+    slices) unless ``store``: then the ones still in the window become `Message`s, as a read
+    would decode them, and only those (a session appended to many times between two reads
+    makes at most a window of them).
+
+    A step after which the window would hold more messages than the entry and the appends
+    had cannot be applied: the entry stops at the step before, marked stale (the next read
+    fetches what it lacks), as `after_append` returning None left it."""
+    have, fits = len(entry.messages) + len(entry.added), 0
+    for step in entry.pending:
+        if step.result.message_count > have + len(step.prepared):
+            break
+        have, fits = step.result.message_count, fits + 1
+    session, messages, added, w = entry.session, entry.messages, entry.added, entry.w
+    if fits:
+        steps = entry.pending[:fits]
+        session, w = _advance(session, steps), steps[-1].w
+        added = (*added, *((p, step.result.first_seq + i) for step in steps
+                           for i, p in enumerate(step.prepared)))
+        n = steps[-1].result.message_count
+        if n <= len(added):  # the window is appended messages only
+            messages, added = (), added[len(added) - n:] if n else ()
+        else:
+            messages = messages[len(messages) - (n - len(added)):]
+    if store and added:
+        messages = (*messages, *(as_stored(p.message, seq, p.tokens) for p, seq in added))
+        added = ()
+    return Entry(session, messages, entry.fetched, entry.stale or fits < len(entry.pending), w,
+                 (), added)
+
+
+def _advance(s: Session, steps: Sequence[Step]) -> Session:
+    """The session's meta after appends that fit (see `fold`)."""
+    last = steps[-1].result
+    prepared = [p for step in steps for p in step.prepared]
     update: dict[str, Any] = dict(
-        version=result.version, last_seq=result.last_seq, message_count=n,
-        token_count=result.token_count, total_messages=s.total_messages + len(prepared),
+        version=last.version, last_seq=last.last_seq, message_count=last.message_count,
+        token_count=last.token_count, total_messages=s.total_messages + len(prepared),
         total_tokens=s.total_tokens + sum(p.tokens for p in prepared),
-        total_trimmed=s.total_trimmed + result.trimmed, last_activity=now,
+        total_trimmed=s.total_trimmed + sum(step.result.trimmed for step in steps),
+        last_activity=datetime.fromtimestamp(steps[-1].active_ms / 1000, tz=timezone.utc),
         expires_in=_expires_in(s.ttl, s.deadline), **books_update(s, books_of(prepared)))
     if not s.name:
-        update["name"] = name_hint(prepared)
-    return s.model_copy(update=update), window
+        for step in steps:
+            update["name"] = name_hint(step.prepared)
+            if update["name"]:
+                break
+    return s.model_copy(update=update)
+
+
+def after_append(entry: Entry | None, result: AppendResult, prepared: Sequence[Prepared],
+                 active_ms: int) -> tuple[Session, list[Message]] | None:
+    """The writer's own entry advanced by one append reply at once, or None when it cannot be
+    (no entry, the reply does not follow it, or the window does not fit). ``active_ms`` is
+    the server time the script wrote as the session's last activity. The store itself defers
+    this (`SnapshotCache.appended`, `fold`)."""
+    if entry is None or not follows(entry, result, len(prepared)):
+        return None
+    step = Step(result, prepared, active_ms, entry.tag)
+    folded = fold(replace(entry, stale=False, pending=(*entry.pending, step)), store=True)
+    if folded.stale:
+        return None
+    return folded.session, list(folded.messages)
 
 
 def books_update(s: Session, b: Books) -> dict[str, Any]:

@@ -115,7 +115,8 @@ def test_floor_quick_run_prices_every_rung(capsys: pytest.CaptureFixture[str],
     """The floor benchmark's ladder and prototype run and print a figure for every row (the
     prototype's first call returning a reply also checks it appends at all)."""
     monkeypatch.delenv("REDIS_URL", raising=False)
-    from benchmarks.floor import LADDER, main as floor_main
+    from benchmarks.floor import LADDER
+    from benchmarks.floor import main as floor_main
     assert floor_main(["--quick"]) == 0
     rows = {ln.split(" | ")[0][2:]: ln for ln in capsys.readouterr().out.splitlines()
             if ln.startswith("| ") and "---" not in ln}

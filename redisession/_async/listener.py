@@ -17,7 +17,18 @@ from redis.exceptions import NoPermissionError
 
 from .._bg import STOP, AsyncWorker
 from .._cache import SnapshotCache
-from .._coherence import EPOCH_TTL, NO_INFO, append_event, decode, log, server_ids, to_event
+from .._coherence import (
+    EPOCH_TTL,
+    NO_INFO,
+    append_event,
+    buffered,
+    decode,
+    health_check,
+    log,
+    message_data,
+    server_ids,
+    to_event,
+)
 from ..events import APPEND_ONLY, Event
 
 POLL = 0.2
@@ -76,9 +87,10 @@ class Listener:
                     if msg is not None:
                         while msg is not None:  # what arrived meanwhile, without waiting
                             await self._on_message(msg)
+                            await self._drain(pubsub)
                             msg = await pubsub.get_message(timeout=0)
                         delay = 0.05
-                        await self.worker.sleep(BATCH)
+                        await self.worker.rest(pubsub, BATCH)
                     await self._tick()
             except Exception as e:  # any failure: events may be lost, so trust nothing cached
                 log.warning("redisession: events listener lost its connection (%r); the local "
@@ -92,6 +104,37 @@ class Listener:
                 except Exception:  # closing a dead connection may fail again; nothing to save
                     pass
 
+    async def _drain(self, pubsub: Any) -> None:
+        """Handle the events the last socket read brought along, straight from the parser."""
+        last = None
+        for reply in buffered(pubsub):
+            data = message_data(reply)
+            if data is not None:
+                last = self._known(data, last)
+                if last is None:
+                    await self._deliver(data)
+                continue
+            if isinstance(reply, Exception):  # an error reply, as get_message would raise it
+                raise reply
+            if health_check(pubsub, reply):
+                continue
+            msg = await pubsub.handle_message(reply)
+            if msg is not None:
+                await self._on_message(msg)
+
+    def _known(self, data: Any, last: tuple[str, int, str] | None) -> tuple[str, int, str] | None:
+        """(sid, v, w) of an append event the cache already has, which changes nothing when
+        nobody else listens; None for any other event. Most events a busy store hears are
+        its own appends: they are recognised from the payload's fixed prefix, without a JSON
+        decode. ``last`` is the event just found known: an append's ``trimmed`` event follows
+        its ``appended`` one with the same three, and is known without asking the cache."""
+        if self.cache is None or self.callbacks or self.queues:
+            return None
+        seen = append_event(data)
+        if seen is None or not (seen == last or self.cache.covers(*seen)):
+            return None
+        return seen
+
     async def _on_message(self, msg: dict[str, Any]) -> None:
         if msg["type"] == "subscribe":
             # First connect or a silent reconnect by redis-py: events in between are lost.
@@ -99,16 +142,10 @@ class Listener:
                 self.cache.flush()
                 self.cache.set_online(True)
             self.worker.set_online(True)
-        elif msg["type"] == "message":
+        elif msg["type"] == "message" and self._known(msg["data"], None) is None:
             await self._deliver(msg["data"])
 
     async def _deliver(self, data: bytes) -> None:
-        if self.cache is not None and not self.callbacks and not self.queues:
-            # Most events a busy store hears are its own appends, which its cache already
-            # has: recognise them from the payload's fixed prefix, without decoding the JSON.
-            seen = append_event(data)
-            if seen is not None and self.cache.covers(*seen):
-                return
         raw = decode(data)
         if raw is None:
             return

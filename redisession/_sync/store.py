@@ -13,7 +13,7 @@ from typing import Any
 
 from redis.exceptions import NoPermissionError, ResponseError
 
-from .. import _cache, _connect, _durability, _ops, _packing, _pool
+from .. import _connect, _durability, _ops, _packing, _pool
 from .._cache import SnapshotCache
 from .._compat import SyncRetry, redis_sync
 from .._connect import (
@@ -318,11 +318,9 @@ class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
             args.append(commit[2])
         reply = self._run(self._scripts.append, session_id, args, keys)
         result = _ops.parse_append(session_id, reply, prepared)
-        if self._cache is not None:
-            entry, _ = self._cache.lookup(session_id)
-            self._cache_write(session_id, _cache.after_append(entry, result, prepared,
-                                                              int(reply[9])), generation,
-                              args[1])  # the write tag is this call's id
+        if self._cache is not None:  # the write tag is this call's id
+            self._cache.appended(session_id, result, prepared, int(reply[9]), args[1],
+                                 generation, self.config.consistency == "eventual")
         if reply[8]:  # the session has a user: move it in that user's index (or not yet)
             self._index(session_id, _ops._text(reply[8]), int(reply[9]))
         if self.summarizer is not None:
