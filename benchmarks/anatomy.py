@@ -45,8 +45,10 @@ VARIANTS: dict[str, list[tuple[str, str]]] = {
          "local started, new_dedup = nil, nil")],
     "without the dedup lookup (HGET dedup, HGET dedup_prev)": [
         ("local seen = recall(ids[1])", "local seen = false")],
-    "without the slot's stats counters (HINCRBY x4)": [
+    "without the slot's stats counters (HINCRBY x6)": [
         ("if not KEYS[8] or by == 0 then return end", "if true then return end")],
+    "without the hour buckets of the stats (HINCRBY x2)": [
+        ("if not now then return end", "if true then return end")],
 }
 """Each variant is append.lua (with its includes inlined) and these text edits. When an edit no
 longer matches, the variant prints n/a and tests/test_benchmarks.py fails: keep them in step

@@ -79,10 +79,9 @@ def hour_fields(now_ms: int, hours: int) -> list[int]:
     return list(range(current - hours + 1, current + 1))
 
 
-def bucket_names(hour: int) -> tuple[str, str, str, str]:
-    """The stats hash fields of one hour (written by count_stat in lib/session.lua): ``m:``
-    buckets, and the ``h:`` buckets earlier versions wrote (kept 26 hours like the others)."""
-    return f"m:{hour}:messages", f"m:{hour}:tokens", f"h:{hour}:messages", f"h:{hour}:tokens"
+def bucket_names(hour: int) -> tuple[str, str]:
+    """The stats hash fields of one hour (written by count_stat in lib/session.lua)."""
+    return f"h:{hour}:messages", f"h:{hour}:tokens"
 
 
 def sum_hours(hours: Sequence[int], shards: Sequence[Sequence[bytes | str | None]]) -> list[
@@ -90,9 +89,8 @@ def sum_hours(hours: Sequence[int], shards: Sequence[Sequence[bytes | str | None
     """Add up each shard's ``HMGET`` of ``bucket_names`` for every hour of ``hours``."""
     out = []
     for i, hour in enumerate(hours):
-        at = 4 * i
-        messages = sum(int(v[at] or 0) + int(v[at + 2] or 0) for v in shards)
-        tokens = sum(int(v[at + 1] or 0) + int(v[at + 3] or 0) for v in shards)
+        messages = sum(int(values[2 * i] or 0) for values in shards)
+        tokens = sum(int(values[2 * i + 1] or 0) for values in shards)
         out.append(HourStats(hour=datetime.fromtimestamp(hour * 3600, tz=timezone.utc),
                              messages=messages, tokens=tokens))
     return out

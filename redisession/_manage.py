@@ -134,8 +134,6 @@ def sum_stats(shards: Iterable[tuple[HashReply, int, int]]) -> StoreStats:
     for counters, alive, gone in shards:
         total.shards += 1
         for name, value in hash_fields(counters).items():
-            if name.startswith("m:"):  # an hour's bucket, not yet in the total (count_stat)
-                name = name.split(":", 2)[2]
             if name in STAT_FIELDS:
                 setattr(total, name, getattr(total, name) + int(value))
         total.active += int(alive)

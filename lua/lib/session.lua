@@ -129,39 +129,22 @@ local function slide_ttl(recorded, ttl, now, created)
   return nil
 end
 
--- Adds to the slot's shared counters (KEYS[8], see docs/stats.md). Given `now` (ms), the count
--- goes to the hour's bucket `m:<hour>:<field>` (hour = now / 3600000) instead of `<field>`: one
--- HINCRBY, not two, and the total reads as `<field>` plus the kept `m:` buckets (sum_stats in
--- redisession/_manage.py). The first count of a new bucket drops the slot's buckets HOURS_KEPT
--- or more hours old, adding an `m:` bucket's count to `<field>` first (one HKEYS of a small
--- hash, about once an hour per slot and field), so the hash stays bounded and the total exact.
--- `h:<hour>:<field>` buckets (earlier versions, which counted in `<field>` as well) are only
--- dropped.
+-- Adds to the slot's shared counters (KEYS[8], see docs/stats.md). Given `now` (ms), also to
+-- the hour's bucket `h:<hour>:<field>` (hour = now / 3600000): one more HINCRBY. The first count
+-- of a new bucket drops the slot's buckets HOURS_KEPT or more hours old (one HKEYS of a small
+-- hash, about once an hour per slot and field), so the hash stays bounded.
 local HOURS_KEPT = 26
 local function count_stat(field, by, now)
   if not KEYS[8] or by == 0 then return end
-  if not now then
-    redis.call('HINCRBY', KEYS[8], field, int_str(by))
-    return
-  end
+  redis.call('HINCRBY', KEYS[8], field, int_str(by))
+  if not now then return end
   local hour = math.floor(now / 3600000)
-  if redis.call('HINCRBY', KEYS[8], 'm:' .. int_str(hour) .. ':' .. field,
+  if redis.call('HINCRBY', KEYS[8], 'h:' .. int_str(hour) .. ':' .. field,
     int_str(by)) ~= by then return end
-  local old, fold = {}, {}
+  local old = {}
   for _, name in ipairs(redis.call('HKEYS', KEYS[8])) do
-    local kind, h = string.match(name, '^([hm]):(%d+):')
-    if h and tonumber(h) <= hour - HOURS_KEPT then
-      old[#old + 1] = name
-      if kind == 'm' then fold[#fold + 1] = name end
-    end
-  end
-  if #fold > 0 then
-    local counts = redis.call('HMGET', KEYS[8], unpack(fold))
-    for i, name in ipairs(fold) do
-      if tonumber(counts[i]) then
-        redis.call('HINCRBY', KEYS[8], string.match(name, '^m:%d+:(.*)$'), counts[i])
-      end
-    end
+    local h = tonumber(string.match(name, '^h:(%d+):'))
+    if h and h <= hour - HOURS_KEPT then old[#old + 1] = name end
   end
   if #old > 0 then redis.call('HDEL', KEYS[8], unpack(old)) end
 end
