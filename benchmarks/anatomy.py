@@ -63,6 +63,18 @@ def variant(base: str, edits: list[tuple[str, str]]) -> str | None:
     return base
 
 
+def medians(raw: Any, ops: dict[str, Callable[[], object] | None], rounds: int,
+            calls: int) -> dict[str, float | None]:
+    """Each op's median ``usec`` over ``rounds`` interleaved rounds (A, B, C, A, B, C, ...);
+    None for an op that is None."""
+    runs: dict[str, list[float]] = {name: [] for name in ops}
+    for _ in range(rounds):
+        for name, op in ops.items():
+            if op is not None:
+                runs[name].append(usec(raw, op, calls))
+    return {name: statistics.median(r) if r else None for name, r in runs.items()}
+
+
 def usec(raw: Any, op: Callable[[], object], calls: int = CALLS) -> float:
     """The server's usec_per_call over ``calls`` calls of ``op``."""
     raw.config_resetstat()
@@ -115,17 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     with redis_url_or_private() as url:
         store = SessionStore.from_url(url, prefix="anatomy")
         version = store.client.info("server")["redis_version"]
-        ops = build_ops(store)
-        runs: dict[str, list[float]] = {name: [] for name in ops}
-        for _ in range(rounds):
-            for name, op in ops.items():
-                if op is not None:
-                    runs[name].append(usec(store.client, op, calls))
+        found = medians(store.client, build_ops(store), rounds, calls)
         for key in store.client.scan_iter(match="anatomy:*", count=1000):
             store.client.delete(key)
         store.close()
-    medians = {name: statistics.median(r) if r else None for name, r in runs.items()}
-    shipped = medians["append.lua as shipped"] or 0.0
+    shipped = found["append.lua as shipped"] or 0.0
     header = [f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; command: "
               f"`python -m benchmarks.anatomy`; redis-server {version}",
               f"- Redis CPU per call (`INFO commandstats`), median of {rounds} interleaved "
@@ -133,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
               "into the archive. Variants cut one part out to price it; they are not proposals "
               "to ship as they are."]
     lines = ["| append.lua variant | Redis µs/call | vs shipped |", "|---|---|---|"]
-    for name, us in medians.items():
+    for name, us in found.items():
         cells = "n/a (append.lua changed) | " if us is None else f"{us:.1f} | {us - shipped:+.1f}"
         lines.append(f"| {name} | {cells} |")
     print("\n".join([SECTION, "", *header, "", *lines]))

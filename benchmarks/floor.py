@@ -21,7 +21,6 @@ per call, which do not depend on what else the machine runs.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
@@ -34,7 +33,7 @@ from redisession import SessionStore
 from redisession._scripts import source
 from redisession.testing import redis_url_or_private
 
-from .anatomy import append_op
+from .anatomy import append_op, medians
 from .callgrind import server_under_callgrind
 from .limits import MINIMAL_APPEND, stored_element
 from .report import write_docs
@@ -191,13 +190,6 @@ def build(store: SessionStore) -> dict[str, Callable[[], object]]:
     return ops
 
 
-def usec(client: Any, op: Callable[[], object], calls: int) -> float:
-    client.config_resetstat()
-    for _ in range(calls):
-        op()
-    return float(client.info("commandstats")["cmdstat_evalsha"]["usec_per_call"])
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.floor", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="smoke run: 1 round of 50 calls")
@@ -217,15 +209,11 @@ def main(argv: list[str] | None = None) -> int:
         with redis_url_or_private() as url:
             store = SessionStore.from_url(url, prefix="floor")
             version = store.client.info("server")["redis_version"]
-            ops = build(store)
-            runs: dict[str, list[float]] = {name: [] for name in ops}
-            for _ in range(rounds):
-                for name, op in ops.items():
-                    runs[name].append(usec(store.client, op, calls))
+            found = medians(store.client, dict(build(store)), rounds, calls)
             for key in store.client.scan_iter(match="floor*", count=1000):
                 store.client.delete(key)
             store.close()
-        figures = {name: statistics.median(r) for name, r in runs.items()}
+        figures = {name: value or 0.0 for name, value in found.items()}
         unit = f"Redis µs per call (`INFO commandstats`, median of {rounds} rounds)"
     minimal = figures["minimal append script (limits.py)"]
     header = [f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; command: "
