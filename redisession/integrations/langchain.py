@@ -61,12 +61,14 @@ def from_langchain(message: BaseMessage) -> Message:
     """A `Message` holding ``message`` verbatim in ``raw`` (and its role, text, tool calls)."""
     kind = message.type.removesuffix("MessageChunk").lower()
     role = _ROLES.get(kind, "user")
+    # the message's fields by name: getattr of a field its class lacks (tool_calls of a
+    # HumanMessage) raises inside pydantic's __getattr__, 1.5 µs each
+    fields = message.__dict__
     if kind == "chat":
         role = {"user": "user", "assistant": "assistant", "system": "system"}.get(
-            getattr(message, "role", ""), "user")
-    call_id = getattr(message, "tool_call_id", None) or (message.name if kind == "function"
-                                                         else None)
-    tool_calls = [dict(c) for c in getattr(message, "tool_calls", None) or ()]
+            fields.get("role", ""), "user")
+    call_id = fields.get("tool_call_id") or (message.name if kind == "function" else None)
+    tool_calls = [dict(c) for c in fields.get("tool_calls") or ()]
     return Message(role=role, content=_text(message.content),
                    tool_call_id=call_id if role == "tool" else None,
                    tool_calls=tool_calls or None, name=message.name,
