@@ -79,7 +79,9 @@ def _items(bodies: Bodies) -> list[Any]:
 
 
 def _to_items(messages: list[Message]) -> list[Any]:
-    return [to_item(m) for m in messages]
+    """`to_item` of each message (a cached snapshot's), the stored item without a call."""
+    return [r if (r := m.raw) is not None and "data" not in r and "blocks" not in r
+            else to_item(m) for m in messages]
 
 
 async def _finish(awaitable: Awaitable[T]) -> T:
