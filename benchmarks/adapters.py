@@ -12,10 +12,19 @@ For each framework, three rows:
 - read 100, cache: the same with redisession's local cache on (``cache_size=100``), which the
   framework's class does not have (its column repeats its read 100).
 
+Next to each loopback figure: the round trips each side makes per call (counted by wrapping
+redis-py's socket writes, `benchmarks.peers_measure.count_writes`), and the time per call over a
+network of 250 µs and 1 ms round trip (loopback time per call + round trips × RTT, as
+``benchmarks.peers`` does): where an adapter does in one round trip what the framework's class
+does in several, the network decides, not the loopback figure.
+
 Both sides run with a TTL (the peers set theirs with ``ttl=``); apart from the last row
 redisession's local cache is off (``cache_size=0``), so every call is a round trip. The two
 columns of a row run interleaved, in ``ROUNDS`` alternating blocks of calls, so a machine that
-gets busier during the run slows both alike and the speed-up compares like with like.
+gets busier during the run slows both alike and the speed-up compares like with like. Each
+row starts with a full garbage collection: the objects its setup made (sessions of 100
+messages, the frameworks' imports) would otherwise make one collection of tens of
+milliseconds fall on whichever column runs first.
 langchain-redis needs the Redis query engine and JSON (Redis Stack or Redis 8); on a server
 without them its rows say so.
 """
@@ -25,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
+import gc
 import os
 import time
 import uuid
@@ -36,13 +46,18 @@ import redis
 from redisession import AsyncSessionStore, SessionStore
 from redisession.testing import RedisServer
 
-from .peers import module_server
+from .peers import RTTS, module_server
+from .peers_measure import count_writes
 
 TTL = 3600
 SETTINGS: dict[str, Any] = {"ttl": TTL, "max_messages": 10_000, "max_tokens": 10_000_000,
                             "cache_size": 0}
 CACHED: dict[str, Any] = {**SETTINGS, "cache_size": 100, "cache_max_age": 60.0}
 Timed = tuple[float, float]  # ops/s, p50 latency in microseconds
+Side = tuple[Timed | str, float | None]  # the timing (or why absent), round trips per call
+Rows = dict[str, tuple[Side, Side]]
+TRIPS = 20
+"""Calls whose round trips are counted (after one uncounted call)."""
 Op = Callable[[int], Any]
 AOp = Callable[[int], Awaitable[Any]]
 ROUNDS = 10
@@ -57,6 +72,7 @@ def paired(ours: Op, theirs: Op | None, count: int) -> tuple[Timed, Timed | None
     """``count`` calls of each op, in alternating blocks (``theirs`` None: ours alone)."""
     sides = [(ours, [])] + ([(theirs, [])] if theirs is not None else [])
     lats: list[list[float]] = [lat for _, lat in sides]
+    gc.collect()
     for r in range(ROUNDS):
         for op, lat in sides:
             for i in range(r * count // ROUNDS, (r + 1) * count // ROUNDS):
@@ -69,6 +85,7 @@ def paired(ours: Op, theirs: Op | None, count: int) -> tuple[Timed, Timed | None
 async def apaired(ours: AOp, theirs: AOp, count: int) -> tuple[Timed, Timed]:
     """`paired` for coroutine functions."""
     lats: tuple[list[float], list[float]] = ([], [])
+    gc.collect()
     for r in range(ROUNDS):
         for op, lat in zip((ours, theirs), lats, strict=True):
             for i in range(r * count // ROUNDS, (r + 1) * count // ROUNDS):
@@ -76,6 +93,30 @@ async def apaired(ours: AOp, theirs: AOp, count: int) -> tuple[Timed, Timed]:
                 await op(i)
                 lat.append(time.perf_counter() - t0)
     return _result(lats[0]), _result(lats[1])
+
+
+def trips(op: Op) -> float:
+    """Round trips per call of ``op`` (socket writes of redis-py connections)."""
+    op(-1)
+    with count_writes() as box:
+        for i in range(TRIPS):
+            op(i)
+    return box[0] / TRIPS
+
+
+async def atrips(op: AOp) -> float:
+    """`trips` for a coroutine function."""
+    await op(-1)
+    with count_writes() as box:
+        for i in range(TRIPS):
+            await op(i)
+    return box[0] / TRIPS
+
+
+def row(timed: tuple[Timed, Timed | None], ours: float, theirs: float | None,
+        absent: str = "") -> tuple[Side, Side]:
+    mine, peer = timed
+    return (mine, ours), (peer if peer is not None else absent, theirs)
 
 
 def has_query_engine(url: str) -> bool:
@@ -92,7 +133,7 @@ def has_query_engine(url: str) -> bool:
         client.close()
 
 
-def langchain_rows(url: str, count: int) -> dict[str, tuple[Timed | str, Timed | str]]:
+def langchain_rows(url: str, count: int) -> Rows:
     from langchain_core.messages import HumanMessage
 
     from redisession.integrations.langchain import RedisessionChatMessageHistory
@@ -114,11 +155,10 @@ def langchain_rows(url: str, count: int) -> dict[str, tuple[Timed | str, Timed |
         def mine_warm(i: int) -> None:
             hot.messages  # noqa: B018
 
+        mine = {"append": mine_append, "read 100": mine_read, "read 100, cache": mine_warm}
         if not has_query_engine(url):
-            absent = "needs Redis Stack / 8"
-            return {"append": (paired(mine_append, None, count)[0], absent),
-                    "read 100": (paired(mine_read, None, count)[0], absent),
-                    "read 100, cache": (paired(mine_warm, None, count)[0], absent)}
+            return {work: row(paired(op, None, count), trips(op), None, "needs Redis Stack / 8")
+                    for work, op in mine.items()}
         from langchain_redis import RedisChatMessageHistory
 
         tag = uuid.uuid4().hex[:6]
@@ -136,13 +176,12 @@ def langchain_rows(url: str, count: int) -> dict[str, tuple[Timed | str, Timed |
         def peer_read(i: int) -> None:
             peer_full.messages  # noqa: B018
 
-        rows = {"append": paired(mine_append, peer_append, count),
-                "read 100": paired(mine_read, peer_read, count),
-                "read 100, cache": paired(mine_warm, peer_read, count)}
-    return {work: (a, b if b is not None else "") for work, (a, b) in rows.items()}
+        theirs = {"append": peer_append, "read 100": peer_read, "read 100, cache": peer_read}
+        return {work: row(paired(op, theirs[work], count), trips(op), trips(theirs[work]))
+                for work, op in mine.items()}
 
 
-def llama_rows(url: str, count: int) -> dict[str, tuple[Timed | str, Timed | str]]:
+def llama_rows(url: str, count: int) -> Rows:
     from llama_index.core.llms import ChatMessage
     from llama_index.storage.chat_store.redis import RedisChatStore
 
@@ -160,16 +199,16 @@ def llama_rows(url: str, count: int) -> dict[str, tuple[Timed | str, Timed | str
         def peer_read(i: int) -> Any:
             return peer.get_messages(f"r{tag}")
 
-        rows = {
-            "append": paired(lambda i: ours.add_message("append", ChatMessage(content=f"hi {i}")),
-                             lambda i: peer.add_message(f"a{tag}", ChatMessage(content=f"hi {i}")),
-                             count),
-            "read 100": paired(lambda i: ours.get_messages("read"), peer_read, count),
-            "read 100, cache": paired(lambda i: hot.get_messages("read"), peer_read, count)}
-    return {work: (a, b if b is not None else "") for work, (a, b) in rows.items()}
+        ops: dict[str, tuple[Op, Op]] = {
+            "append": (lambda i: ours.add_message("append", ChatMessage(content=f"hi {i}")),
+                       lambda i: peer.add_message(f"a{tag}", ChatMessage(content=f"hi {i}"))),
+            "read 100": (lambda i: ours.get_messages("read"), peer_read),
+            "read 100, cache": (lambda i: hot.get_messages("read"), peer_read)}
+        return {work: row(paired(mine, theirs, count), trips(mine), trips(theirs))
+                for work, (mine, theirs) in ops.items()}
 
 
-async def agents_rows(url: str, count: int) -> dict[str, tuple[Timed | str, Timed | str]]:
+async def agents_rows(url: str, count: int) -> Rows:
     from agents.extensions.memory.redis_session import RedisSession
 
     from redisession.integrations.openai_agents import RedisessionSession
@@ -184,33 +223,59 @@ async def agents_rows(url: str, count: int) -> dict[str, tuple[Timed | str, Time
         peer = RedisSession.from_url(f"a{tag}", url=url, ttl=TTL)
         peer_full = RedisSession.from_url(f"r{tag}", url=url, ttl=TTL)
         await peer_full.add_items(list(items))
-        rows = {
-            "append": await apaired(
-                lambda i: ours.add_items([{"role": "user", "content": f"hi {i}"}]),
-                lambda i: peer.add_items([{"role": "user", "content": f"hi {i}"}]), count),
-            "read 100": await apaired(lambda i: full.get_items(),
-                                      lambda i: peer_full.get_items(), count),
-            "read 100, cache": await apaired(lambda i: hot.get_items(),
-                                             lambda i: peer_full.get_items(), count)}
+        ops: dict[str, tuple[AOp, AOp]] = {
+            "append": (lambda i: ours.add_items([{"role": "user", "content": f"hi {i}"}]),
+                       lambda i: peer.add_items([{"role": "user", "content": f"hi {i}"}])),
+            "read 100": (lambda i: full.get_items(), lambda i: peer_full.get_items()),
+            "read 100, cache": (lambda i: hot.get_items(), lambda i: peer_full.get_items())}
+        rows: Rows = {}
+        for work, (mine, theirs) in ops.items():
+            rows[work] = row(await apaired(mine, theirs, count), await atrips(mine),
+                             await atrips(theirs))
         await peer.close()
         await peer_full.close()
-    return dict(rows.items())
+    return rows
 
 
 def cell(t: Timed | str) -> str:
     return t if isinstance(t, str) else f"{t[0]:>9,.0f} ops/s  p50 {t[1]:>7.0f} us"
 
 
-def print_table(rows: dict[str, dict[str, tuple[Timed | str, Timed | str]]]) -> None:
+def at_rtt(side: Side, rtt: int) -> float | None:
+    """Time per call (µs) over a network of round trip ``rtt`` µs: loopback time per call
+    (1 / rate) + round trips × RTT."""
+    timed, rt = side
+    return None if isinstance(timed, str) or rt is None else 1e6 / timed[0] + rt * rtt
+
+
+def network(ours: Side, theirs: Side, rtt: int) -> str:
+    mine, peer = at_rtt(ours, rtt), at_rtt(theirs, rtt)
+    if mine is None:
+        return ""
+    if peer is None:
+        return f"{mine:,.0f}"
+    return f"{mine:,.0f} / {peer:,.0f} = {peer / mine:.2f}x"
+
+
+def print_table(rows: dict[str, Rows]) -> None:
+    nets = [f"at {rtt} us RTT: us, ours / peer" for rtt in RTTS]
     print(f"| {'framework':<14} | {'work':<15} | {'redisession adapter':<32} | "
-          f"{'framework own Redis class':<32} | speed-up |")
-    print(f"|{'-' * 16}|{'-' * 17}|{'-' * 34}|{'-' * 34}|{'-' * 10}|")
+          f"{'framework own Redis class':<32} | speed-up | round trips | "
+          + " | ".join(f"{n:<28}" for n in nets) + " |")
+    print(f"|{'-' * 16}|{'-' * 17}|{'-' * 34}|{'-' * 34}|{'-' * 10}|{'-' * 13}|"
+          + "|".join("-" * 30 for _ in nets) + "|")
     for framework, works in rows.items():
         for work, (ours, theirs) in works.items():
-            ratio = (f"{ours[0] / theirs[0]:.2f}x" if not isinstance(ours, str)
-                     and not isinstance(theirs, str) else "")
-            print(f"| {framework:<14} | {work:<15} | {cell(ours):<32} | {cell(theirs):<32} | "
-                  f"{ratio:>8} |")
+            ratio = (f"{ours[0][0] / theirs[0][0]:.2f}x" if not isinstance(ours[0], str)
+                     and not isinstance(theirs[0], str) else "")
+            rts = " / ".join(f"{rt:.1f}" if rt is not None else "-"
+                             for rt in (ours[1], theirs[1]))
+            print(f"| {framework:<14} | {work:<15} | {cell(ours[0]):<32} | {cell(theirs[0]):<32} "
+                  f"| {ratio:>8} | {rts:>11} | "
+                  + " | ".join(f"{network(ours, theirs, rtt):<28}" for rtt in RTTS) + " |")
+    print("\nspeed-up: the framework class's time per call / the adapter's, on loopback "
+          "(> 1: the adapter is faster). round trips: per call, adapter / framework class. "
+          "RTT columns: loopback time per call + round trips x RTT, and their ratio.")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,14 +10,14 @@ an import changed the session in place).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import msgpack
 
 from . import defaults
-from ._codec import decode_elements
+from ._codec import decode_elements, iter_bodies
 from ._ops import Snapshot, hash_fields, parse_meta, write_tag
 from .errors import SessionCorrupted
 from .models import Session
@@ -101,6 +101,45 @@ def snapshot(sid: str, meta: Any, pttl: Any, elements: Sequence[bytes],
                         w=write_tag(meta))
     except (KeyError, ValueError, TypeError) as e:
         raise _corrupted(sid, meta) from e
+
+
+class Bodies:
+    """A whole window's stored elements, read and checked against meta ``n``; iterating
+    decodes their bodies one at a time (`_codec.iter_bodies`), `SessionCorrupted` when one
+    does not decode. What ``_read_bodies`` returns."""
+
+    def __init__(self, sid: str, elements: list[bytes]) -> None:
+        self.sid, self.elements = sid, elements
+
+    def __len__(self) -> int:
+        return len(self.elements)
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        try:
+            yield from iter_bodies(self.elements)
+        except (ValueError, TypeError) as e:  # the meta was read: what `_problem` says then
+            raise SessionCorrupted(self.sid, "a stored message cannot be decoded",
+                                   on_read=True) from e
+
+
+def window_bodies(sid: str, meta: Any, pttl: Any, elements: list[bytes]) -> Bodies:
+    """`snapshot` of a whole window read, as `Bodies` instead of `Message` models, checked
+    against meta ``n`` (`check_count`); `SessionCorrupted` when the meta cannot be read."""
+    try:
+        session = parse_meta(meta, int(pttl))
+    except (KeyError, ValueError, TypeError) as e:
+        raise _corrupted(sid, meta) from e
+    check_count(sid, len(elements), session.message_count)
+    return Bodies(sid, elements)
+
+
+def meta_count(values: Sequence[Any]) -> int | None:
+    """Meta ``n`` from an HMGET of `NUMERIC_META`, or None unless every field is there and
+    a number (the caller then reads the whole meta, which says what is wrong)."""
+    for value in values:
+        if value is None or not value.lstrip(b"-").isdigit():
+            return None
+    return int(values[NUMERIC_META.index("n")])
 
 
 class Stitch:

@@ -68,18 +68,46 @@ class PagedMixin(StoreBase):
         return reply[0], reply[1], list(reply[3:]), bool(int(reply[2]))
 
     def _fetch(self, sid: str, what: str = "window", after: int = 0) -> Snapshot:
+        meta, pttl, elements, partial = self._fetch_elements(sid, what, after)
+        return self._complete(sid, what, _paging.snapshot(sid, meta, pttl, elements, partial))
+
+    def _fetch_elements(self, sid: str, what: str = "window",
+                              after: int = 0) -> tuple[Any, Any, list[bytes], bool]:
+        """A read's meta, its PTTL, the stored elements and whether they are only those after
+        ``after``: one call, or pages stitched together when big (undecoded: `_fetch` makes
+        the `Snapshot`, `_window_bodies` the adapters' bodies)."""
         for attempt in range(RESTARTS + 1):
             limit = _paging.PAGE if attempt < RESTARTS else ""
             meta, pttl, elements, partial = self._first_page(sid, what, after, limit)
             if what == "meta" or len(elements) < _paging.PAGE or limit == "":
-                return self._complete(sid, what, _paging.snapshot(sid, meta, pttl, elements,
-                                                                  partial))
+                return meta, pttl, elements, partial
             stitched = self._stitch(sid, what, elements, partial)
             if stitched is not None:
                 page, elements, partial = stitched
-                return self._complete(sid, what, _paging.snapshot(sid, page.meta, page.pttl,
-                                                                  elements, partial))
+                return page.meta, page.pttl, elements, partial
         raise AssertionError("unreachable: the last attempt reads in one call")
+
+    def _window_bodies(self, sid: str) -> _paging.Bodies:
+        """The window's `_paging.Bodies`, read like `_fetch` (pages when big, checked against
+        meta ``n``) without building a `Message` (`_read_bodies`).
+
+        First one MULTI/EXEC of HMGET (meta's numeric fields) and LRANGE: no `Session` to
+        build, two fewer replies to parse. What that reply cannot settle (no session, a meta
+        field missing or not a number, a window of a page or more, a store that reads by
+        script) reads again through `_fetch_elements`, which raises what a normal read
+        raises."""
+        if self._plain_reads:
+            try:
+                values, elements = self._fetch_plain(sid, "window", _paging.PAGE,
+                                                            _paging.NUMERIC_META)
+            except StoreFullError:  # as in _first_page: the read script still runs
+                values = None
+            n = None if values is None else _paging.meta_count(values)
+            if n is not None and len(elements) < _paging.PAGE:
+                _paging.check_count(sid, len(elements), n)
+                return _paging.Bodies(sid, elements)
+        meta, pttl, elements, _ = self._fetch_elements(sid)
+        return _paging.window_bodies(sid, meta, pttl, elements)
 
     @staticmethod
     def _complete(sid: str, what: str, snap: Snapshot) -> Snapshot:

@@ -3,7 +3,7 @@ first use, and the ImportError that names the extra to install."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from .._async.store import AsyncSessionStore
@@ -12,6 +12,8 @@ from ..errors import InvalidConfig, SessionNotFound
 from ..models import Message
 
 T = TypeVar("T")
+Bodies = Iterable[list[Any]]
+"""The window as `SessionStore._read_bodies` gives it (read by `_codec`'s ``BODY_*``)."""
 AnyStore = SessionStore | AsyncSessionStore
 
 
@@ -105,5 +107,29 @@ def window(store: SessionStore, sid: str) -> list[Message]:
 async def awindow(store: AsyncSessionStore, sid: str) -> list[Message]:
     try:
         return await store.messages(sid)
+    except SessionNotFound:
+        return []
+
+
+def read(store: SessionStore, sid: str, bodies: Callable[[Bodies], list[T]],
+         messages: Callable[[list[Message]], list[T]]) -> list[T]:
+    """The session's window in an adapter's type ([] when the session does not exist yet):
+    converted straight from the stored bodies (``_read_bodies``: no `Message` built, the
+    larger part of a read), or with the local cache on from the cached `Message` models."""
+    try:
+        if store._cache is not None:
+            return messages(store.messages(sid))
+        return bodies(store._read_bodies(sid))
+    except SessionNotFound:
+        return []
+
+
+async def aread(store: AsyncSessionStore, sid: str, bodies: Callable[[Bodies], list[T]],
+                messages: Callable[[list[Message]], list[T]]) -> list[T]:
+    """`read` for the async store."""
+    try:
+        if store._cache is not None:
+            return messages(await store.messages(sid))
+        return bodies(await store._read_bodies(sid))
     except SessionNotFound:
         return []

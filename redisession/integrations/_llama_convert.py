@@ -10,10 +10,11 @@ from pydantic import TypeAdapter
 from pydantic_core import SchemaValidator, core_schema
 
 from .._async.store import AsyncSessionStore
+from .._codec import BODY_CONTENT, BODY_RAW, BODY_ROLE, BODY_TOOL_CALL_ID
 from .._sync.store import SessionStore
 from ..errors import InvalidInput
 from ..models import Message
-from ._common import AnyStore, Stores, missing
+from ._common import AnyStore, Bodies, Stores, missing
 from ._keys import id_to_key, key_to_id
 
 try:
@@ -41,20 +42,25 @@ def from_llama(message: ChatMessage) -> Message:
                    tool_call_id=call_id if role == "tool" else None)
 
 
+def _llama(role: str, content: str, call_id: str | None, raw: Any) -> ChatMessage:
+    if raw is not None and "blocks" in raw:
+        return ChatMessage.model_validate(raw)
+    kwargs = {"tool_call_id": call_id} if call_id else {}
+    return ChatMessage(role=role, content=content, additional_kwargs=kwargs)
+
+
 def to_llama(message: Message) -> ChatMessage:
     """The ``ChatMessage``: the stored original, or one made from the plain fields."""
-    if message.raw is not None and "blocks" in message.raw:
-        return ChatMessage.model_validate(message.raw)
-    kwargs = {"tool_call_id": message.tool_call_id} if message.tool_call_id else {}
-    return ChatMessage(role=message.role, content=message.content, additional_kwargs=kwargs)
+    return _llama(message.role, message.content, message.tool_call_id, message.raw)
 
 
-def _dumps_validator() -> Any:
-    """``list[ChatMessage]`` from ``model_dump`` dicts in one pydantic-core call, without
-    ``ChatMessage.__init__``: given no ``content`` (a dump has ``blocks`` instead) it only
-    passes its arguments on, and calling it from Rust cost 1.5 µs a message. The model's own
-    validators still run. A ChatMessage whose schema is not the expected shape (another
-    llama-index version) gets the plain `TypeAdapter`, which calls ``__init__``."""
+def _dumps_validator(many: bool = True) -> Any:
+    """``list[ChatMessage]`` (or one, not ``many``) from ``model_dump`` dicts in one
+    pydantic-core call, without ``ChatMessage.__init__``: given no ``content`` (a dump has
+    ``blocks`` instead) it only passes its arguments on, and calling it from Rust cost 1.5 µs
+    a message. The model's own validators still run. A ChatMessage whose schema is not the
+    expected shape (another llama-index version) gets the plain `TypeAdapter`, which calls
+    ``__init__``."""
     try:
         top = dict(ChatMessage.__pydantic_core_schema__)
         top.pop("ref", None)
@@ -66,12 +72,14 @@ def _dumps_validator() -> Any:
             raise TypeError(f"unexpected ChatMessage schema {node['type']!r}")
         node["custom_init"] = False
         node.pop("ref", None)
-        return SchemaValidator(core_schema.list_schema(top))
+        return SchemaValidator(core_schema.list_schema(top) if many else top)
     except (KeyError, TypeError, ValueError):  # pragma: no cover - another llama-index
-        return TypeAdapter(list[ChatMessage])
+        return TypeAdapter(list[ChatMessage] if many else ChatMessage)
 
 
 _DUMPS = _dumps_validator()
+_DUMP = _dumps_validator(many=False).validate_python
+"""One ``ChatMessage`` from its dump (`_dumps_validator` of one)."""
 
 
 def to_llama_all(messages: Sequence[Message]) -> list[ChatMessage]:
@@ -81,6 +89,20 @@ def to_llama_all(messages: Sequence[Message]) -> list[ChatMessage]:
     if len(dumps) != len(messages):  # some were written by other clients: one by one
         return [to_llama(m) for m in messages]
     out: list[ChatMessage] = _DUMPS.validate_python(dumps)
+    return out
+
+
+def llama_of_bodies(bodies: Bodies) -> list[ChatMessage]:
+    """`to_llama_all` of stored bodies (``_read_bodies``), no `Message` built: a stored
+    ``ChatMessage`` dump goes to pydantic-core as it is decoded (one message at a time keeps
+    few objects alive: validating all in one call made a read start a garbage collection)."""
+    out: list[ChatMessage] = []
+    for b in bodies:
+        r = b[BODY_RAW]
+        if r is not None and "blocks" in r and "content" not in r:
+            out.append(_DUMP(r))
+        else:
+            out.append(_llama(b[BODY_ROLE], b[BODY_CONTENT], b[BODY_TOOL_CALL_ID], r))
     return out
 
 

@@ -15,11 +15,19 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._async.store import AsyncSessionStore
+from .._codec import (
+    BODY_CONTENT,
+    BODY_NAME,
+    BODY_RAW,
+    BODY_ROLE,
+    BODY_TOOL_CALL_ID,
+    BODY_TOOL_CALLS,
+)
 from .._keys import check_id
 from .._sync.store import SessionStore
 from ..errors import SessionNotFound
 from ..models import Message
-from ._common import Stores, afirst_use, awindow, first_use, missing, window
+from ._common import Bodies, Stores, afirst_use, aread, first_use, missing, read
 
 try:
     from langchain_core.chat_history import BaseChatMessageHistory
@@ -53,30 +61,48 @@ def from_langchain(message: BaseMessage) -> Message:
     """A `Message` holding ``message`` verbatim in ``raw`` (and its role, text, tool calls)."""
     kind = message.type.removesuffix("MessageChunk").lower()
     role = _ROLES.get(kind, "user")
+    # the message's fields by name: getattr of a field its class lacks (tool_calls of a
+    # HumanMessage) raises inside pydantic's __getattr__, 1.5 µs each
+    fields = message.__dict__
     if kind == "chat":
         role = {"user": "user", "assistant": "assistant", "system": "system"}.get(
-            getattr(message, "role", ""), "user")
-    call_id = getattr(message, "tool_call_id", None) or (message.name if kind == "function"
-                                                         else None)
-    tool_calls = [dict(c) for c in getattr(message, "tool_calls", None) or ()]
+            fields.get("role", ""), "user")
+    call_id = fields.get("tool_call_id") or (message.name if kind == "function" else None)
+    tool_calls = [dict(c) for c in fields.get("tool_calls") or ()]
     return Message(role=role, content=_text(message.content),
                    tool_call_id=call_id if role == "tool" else None,
                    tool_calls=tool_calls or None, name=message.name,
                    raw=message_to_dict(message))
 
 
+def _langchain(role: str, content: str, name: str | None, call_id: str | None,
+               tool_calls: list[dict[str, Any]] | None, raw: Any) -> BaseMessage:
+    if raw is not None and "data" in raw:
+        return messages_from_dict([raw])[0]
+    if role == "user":
+        return HumanMessage(content=content, name=name)
+    if role == "system":
+        return SystemMessage(content=content, name=name)
+    if role == "tool":
+        return ToolMessage(content=content, tool_call_id=call_id or "")
+    calls = [c for c in tool_calls or () if "name" in c and "args" in c]
+    return AIMessage(content=content, name=name, tool_calls=calls)
+
+
 def to_langchain(message: Message) -> BaseMessage:
     """The LangChain message: the stored original, or one made from the plain fields."""
-    if message.raw is not None and "data" in message.raw:
-        return messages_from_dict([message.raw])[0]
-    if message.role == "user":
-        return HumanMessage(content=message.content, name=message.name)
-    if message.role == "system":
-        return SystemMessage(content=message.content, name=message.name)
-    if message.role == "tool":
-        return ToolMessage(content=message.content, tool_call_id=message.tool_call_id or "")
-    calls = [c for c in message.tool_calls or () if "name" in c and "args" in c]
-    return AIMessage(content=message.content, name=message.name, tool_calls=calls)
+    return _langchain(message.role, message.content, message.name, message.tool_call_id,
+                      message.tool_calls, message.raw)
+
+
+def _messages(bodies: Bodies) -> list[BaseMessage]:
+    """`to_langchain` of each stored body (``_read_bodies``)."""
+    return [_langchain(b[BODY_ROLE], b[BODY_CONTENT], b[BODY_NAME], b[BODY_TOOL_CALL_ID],
+                       b[BODY_TOOL_CALLS], b[BODY_RAW]) for b in bodies]
+
+
+def _to_messages(messages: list[Message]) -> list[BaseMessage]:
+    return [to_langchain(m) for m in messages]
 
 
 class RedisessionChatMessageHistory(BaseChatMessageHistory):
@@ -108,7 +134,7 @@ class RedisessionChatMessageHistory(BaseChatMessageHistory):
     @property
     def messages(self) -> list[BaseMessage]:  # type: ignore[override]
         """The session's window as LangChain messages, oldest first ([] before the first)."""
-        return [to_langchain(m) for m in window(self.stores.sync(), self.session_id)]
+        return read(self.stores.sync(), self.session_id, _messages, _to_messages)
 
     def add_messages(self, messages: Sequence[BaseMessage]) -> None:
         """Append ``messages`` in one atomic call (trimmed to the window's limits)."""
@@ -128,7 +154,7 @@ class RedisessionChatMessageHistory(BaseChatMessageHistory):
         store = self.stores.aio()
         if store is None:
             return await asyncio.to_thread(lambda: self.messages)
-        return [to_langchain(m) for m in await awindow(store, self.session_id)]
+        return await aread(store, self.session_id, _messages, _to_messages)
 
     async def aadd_messages(self, messages: Sequence[BaseMessage]) -> None:
         """`add_messages`, on the async store."""

@@ -18,14 +18,14 @@ from typing import Any
 from .._async.store import AsyncSessionStore
 from .._sync.store import SessionStore
 from ..errors import SessionNotFound
-from ._common import afirst_use, awindow, first_use, missing, window
+from ._common import afirst_use, aread, awindow, first_use, missing, read, window
 
 try:
     from llama_index.core.llms import ChatMessage
     from llama_index.core.storage.chat_store import BaseChatStore
     from pydantic import PrivateAttr
 
-    from ._llama_convert import KeySpace, from_llama, to_llama, to_llama_all
+    from ._llama_convert import KeySpace, from_llama, llama_of_bodies, to_llama, to_llama_all
     from ._llama_db import RedisessionDBChatStore
 except ImportError as e:  # pragma: no cover - depends on the environment
     raise missing("llama_index", "llama-index-core", "llama-index", e) from e
@@ -73,7 +73,7 @@ class RedisessionChatStore(BaseChatStore):
 
     def get_messages(self, key: str) -> list[ChatMessage]:
         """The key's messages, oldest first ([] for an unknown key)."""
-        return to_llama_all(window(self._ks.stores.sync(), self._ks.sid(key)))
+        return read(self._ks.stores.sync(), self._ks.sid(key), llama_of_bodies, to_llama_all)
 
     def add_message(self, key: str, message: ChatMessage) -> None:
         """Append one message (the session is created on first use)."""
@@ -123,7 +123,7 @@ class RedisessionChatStore(BaseChatStore):
         store = self._ks.stores.aio()
         if store is None:
             return await asyncio.to_thread(self.get_messages, key)
-        return to_llama_all(await awindow(store, self._ks.sid(key)))
+        return await aread(store, self._ks.sid(key), llama_of_bodies, to_llama_all)
 
     async def async_add_message(self, key: str, message: ChatMessage) -> None:
         store = self._ks.stores.aio()
@@ -140,7 +140,7 @@ class RedisessionChatStore(BaseChatStore):
         sid = self._ks.sid(key)
         if not await store.exists(sid):
             return None
-        messages = to_llama_all(await awindow(store, sid))
+        messages = await aread(store, sid, llama_of_bodies, to_llama_all)
         await store.delete(sid)
         return messages
 

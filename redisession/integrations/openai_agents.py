@@ -15,11 +15,12 @@ from collections.abc import Awaitable, Mapping
 from typing import Any, TypeVar
 
 from .._async.store import AsyncSessionStore
+from .._codec import BODY_CONTENT, BODY_RAW, BODY_ROLE, BODY_TOOL_CALL_ID
 from .._keys import check_id
 from .._sync.store import SessionStore
 from ..errors import SessionNotFound
 from ..models import Message
-from ._common import Stores, afirst_use, awindow, first_use, missing, window
+from ._common import Bodies, Stores, afirst_use, aread, first_use, missing, read
 
 try:
     from agents.memory import SessionABC
@@ -58,14 +59,29 @@ def from_item(item: Mapping[str, Any]) -> Message:
     return Message(role="assistant", raw=raw)
 
 
+def _item(role: str, content: str, call_id: str | None, raw: Any) -> Any:
+    if raw is not None and "data" not in raw and "blocks" not in raw:
+        return raw
+    if role == "tool":
+        return {"type": "function_call_output", "call_id": call_id, "output": content}
+    return {"role": role, "content": content}
+
+
 def to_item(message: Message) -> Any:
     """The Responses input item: the stored original, or one made from the plain fields."""
-    if message.raw is not None and "data" not in message.raw and "blocks" not in message.raw:
-        return message.raw
-    if message.role == "tool":
-        return {"type": "function_call_output", "call_id": message.tool_call_id,
-                "output": message.content}
-    return {"role": message.role, "content": message.content}
+    return _item(message.role, message.content, message.tool_call_id, message.raw)
+
+
+def _items(bodies: Bodies) -> list[Any]:
+    """`to_item` of each stored body (``_read_bodies``): the stored items as they are."""
+    return [r if (r := b[BODY_RAW]) is not None and "data" not in r and "blocks" not in r
+            else _item(b[BODY_ROLE], b[BODY_CONTENT], b[BODY_TOOL_CALL_ID], r) for b in bodies]
+
+
+def _to_items(messages: list[Message]) -> list[Any]:
+    """`to_item` of each message (a cached snapshot's), the stored item without a call."""
+    return [r if (r := m.raw) is not None and "data" not in r and "blocks" not in r
+            else to_item(m) for m in messages]
 
 
 async def _finish(awaitable: Awaitable[T]) -> T:
@@ -126,10 +142,11 @@ class RedisessionSession(SessionABC):
         n = resolve_session_limit(limit, self.session_settings)
         store = self.stores.aio()
         if store is None:
-            messages = await asyncio.to_thread(window, self.stores.sync(), self.session_id)
+            items = await asyncio.to_thread(read, self.stores.sync(), self.session_id, _items,
+                                            _to_items)
         else:
-            messages = await awindow(store, self.session_id)
-        return _limited([to_item(m) for m in messages], n)
+            items = await aread(store, self.session_id, _items, _to_items)
+        return _limited(items, n)
 
     async def add_items(self, items: list[Any]) -> None:
         """Append ``items`` in one atomic call (trimmed to the window's limits)."""
