@@ -20,7 +20,7 @@ CLIENT = (
     "evalsha", "eval", "script|load", "script|exists",
     "subscribe", "unsubscribe", "ssubscribe", "sunsubscribe",
     "exists", "get", "getex", "set", "pttl", "hgetall", "sadd", "smembers",
-    "multi", "exec", "lrange",  # reads: one MULTI/EXEC of HGETALL, PTTL, LRANGE
+    "multi", "exec", "lrange",  # reads: one MULTI/EXEC of HGETALL (or HMGET), PTTL, LRANGE
     "zadd", "zcount", "zrange", "zrangebyscore", "zrevrange", "zrem", "scan",
     "del", "pexpire",  # link() and find_by_external() (issue 13)
     "wait",
