@@ -180,7 +180,7 @@ def test_dedup_rotates_by_time_and_every_generation_has_a_ttl(raw: redis.Redis,
 
 def test_a_busy_generation_becomes_a_hash_table_and_still_finds_every_retry(
         raw: redis.Redis, lua: Any) -> None:
-    """remember() converts a generation of 64+ calls to a hash table (one call in 16 checks,
+    """remember() converts a generation of 256+ calls to a hash table (one call in 16 checks,
     picked by the call id's last digit); a quiet one stays a listpack; retries of calls made
     before and after the conversion are still found, and no message id finds the marker."""
     lua("create", *create_args())
@@ -188,15 +188,15 @@ def test_a_busy_generation_becomes_a_hash_table_and_still_finds_every_retry(
     for i in range(10):
         lua("append", *append_args(msg(f"q{i}", 1), call_id=f"{i:031x}0"))  # all sampled
     assert raw.object("encoding", dedup) == b"listpack"  # 11 calls: quiet, stays compact
-    for i in range(60):
+    for i in range(250):
         lua("append", *append_args(msg(f"m{i}", 1), call_id=f"{i:031x}1"))  # none sampled
     assert raw.object("encoding", dedup) == b"listpack"
-    lua("append", *append_args(msg("last", 1), call_id="f" * 31 + "0"))  # sampled: 72 entries
+    lua("append", *append_args(msg("last", 1), call_id="f" * 31 + "0"))  # sampled: 262 entries
     assert raw.object("encoding", dedup) == b"hashtable"
     for mid in ("q0", "m5", "last"):
         assert lua("append", *append_args(msg(mid, 1)))[6] == 1  # duplicate: found
     assert lua("append", *append_args(msg("table", 1)))[6] == 0
-    assert raw.hlen(dedup) == 74  # 72 calls, the marker, "table"
+    assert raw.hlen(dedup) == 264  # 262 calls, the marker, "table"
 
 
 def test_read_modes(raw: redis.Redis, lua: Any) -> None:

@@ -188,11 +188,12 @@ end
 -- record cost grew with the call rate (~100k instructions per append at 400 entries,
 -- docs/append-cost.md). A generation found holding DEDUP_TABLE_AT entries or more gets one field
 -- whose value is longer than any listpack value (hash-max-listpack-value, 64 bytes by default),
--- which makes Redis convert it to a hash table: O(1) per call from then on. A quiet session's
--- generations (a few calls) stay compact listpacks. The check (HLEN) runs on one call in 16,
+-- which makes Redis convert it to a hash table: O(1) per call from then on, at about twice the
+-- memory per entry (~120 B against ~60 B). Below that, generations stay compact listpacks: a
+-- quiet session's few calls, and a burst of a whole window (200 appends) in under dedup_ttl. The check (HLEN) runs on one call in 16,
 -- picked by the call id's last hex digit (random). The field's name starts with byte 0xFF,
 -- which no UTF-8 message id and no hex call id contains, so no recall() ever finds it.
-local DEDUP_TABLE_AT = 64
+local DEDUP_TABLE_AT = 256
 local DEDUP_TABLE_FIELD = '\255table'
 local DEDUP_TABLE_NOTE = 'redisession: this field keeps the retry records a hash table (O(1) per '
   .. 'call) once a session is busy; see lib/session.lua remember()'
