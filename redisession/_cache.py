@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 from cachetools import LRUCache
 from pydantic import BaseModel, ConfigDict, computed_field
 
+from . import _items
 from ._ops import Books, Prepared, Snapshot, books_of, name_hint
 from .models import AppendResult, Message, Session
 
@@ -131,7 +132,16 @@ class Entry:
         return self.messages[-1].seq if self.messages else self.session.last_seq
 
     def snapshot(self) -> Snapshot:
-        return Snapshot(self.session, list(self.messages), w=self.w)
+        return Snapshot(self.session, list(self.messages), w=self.w, kinds=self.kinds())
+
+    def kinds(self) -> list[int]:
+        """`_items.kinds` of ``messages``, computed once per entry (an entry is replaced, never
+        changed, when its window changes): `context()` needs them on every read."""
+        known: list[int] | None = self.__dict__.get("_kinds")
+        if known is None:
+            known = _items.kinds(self.messages)
+            object.__setattr__(self, "_kinds", known)
+        return known
 
 
 class _LRU(LRUCache[str, Entry]):

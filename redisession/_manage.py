@@ -144,14 +144,16 @@ def sum_stats(shards: Iterable[tuple[HashReply, int, int]]) -> StoreStats:
 
 # -- summaries -------------------------------------------------------------------------------
 
-def with_summary(session: Session, messages: Sequence[Message], budget: int) -> list[Message]:
+def with_summary(session: Session, messages: Sequence[Message], budget: int,
+                 kinds: Sequence[int] | None = None) -> list[Message]:
     """The summary as a first system message, then the newest messages that fit what is left
-    of ``budget``. Without a summary, or when it alone is over budget, only the messages."""
+    of ``budget``. Without a summary, or when it alone is over budget, only the messages.
+    ``kinds``: see `select_context`."""
     check_budget(budget)
     if not session.summary or session.summary_tokens > budget:
-        return select_context(messages, budget)
+        return select_context(messages, budget, kinds)
     first = Message(id=f"summary-{session.id}-{session.summarized_through_seq}", role="system",
                     content=session.summary, tokens=session.summary_tokens,
                     metadata={"summary": True,
                               "summarized_through_seq": session.summarized_through_seq})
-    return [first, *select_context(messages, budget - session.summary_tokens)]
+    return [first, *select_context(messages, budget - session.summary_tokens, kinds)]

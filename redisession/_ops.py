@@ -319,6 +319,8 @@ class Snapshot:
     partial: bool = False
     w: str = ""
     """The write tag: meta's ``w``, the call id of the write that made this version."""
+    kinds: Sequence[int] | None = None
+    """`_items.kinds` of ``messages``, when known (a cached window's: see `select_context`)."""
 
 
 def parse_read(reply: Sequence[Any]) -> Snapshot | None:
@@ -362,12 +364,14 @@ def check_budget(budget: object) -> None:
         raise InvalidInput(f"max_tokens must be an int >= 0, got {budget!r}")
 
 
-def select_context(messages: Sequence[Message], budget: int) -> list[Message]:
+def select_context(messages: Sequence[Message], budget: int,
+                   kinds: Sequence[int] | None = None) -> list[Message]:
     """The newest messages whose tokens fit ``budget``, oldest first.
 
     Never starts on a tool result or a continuation item (see `_items`): a tool result whose
     call did not fit is dropped with it, so the model never sees an answer to a call it cannot
-    see.
+    see. ``kinds``: `_items.kinds` of ``messages`` when the caller has them (a cached
+    window keeps them: they depend on the whole window, and cost more than the rest).
     """
     check_budget(budget)
     total, start = 0, len(messages)
@@ -376,7 +380,10 @@ def select_context(messages: Sequence[Message], budget: int) -> list[Message]:
         if total > budget:
             break
         start = i
-    kinds = _items.kinds(messages)
+    if start == len(messages):
+        return []
+    if kinds is None:
+        kinds = _items.kinds(messages)
     while start < len(messages) and kinds[start] >= KIND_TOOL_RESULT:
         start += 1
     return list(messages[start:])

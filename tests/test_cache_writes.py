@@ -199,3 +199,29 @@ def test_a_health_check_answer_in_the_drain_is_counted_off(redis_url: str) -> No
     finally:
         pubsub.close()
         client.close()
+
+
+@pytest.mark.parametrize("store_factory", LOCAL, indirect=True)
+async def test_cached_context_keeps_tool_pairs_as_the_window_changes(store_factory: Any) -> None:
+    """A cached window keeps its messages' kinds for context(); they must follow every change
+    (a tool result appended after its call, a trim), so the cached context equals the
+    uncached one at every budget."""
+    store = await store_factory(**CACHED)
+    plain = await store_factory(cache_size=0)
+    s = await store.create(max_messages=6)
+    call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    steps: list[list[Any]] = [
+        [{"role": "user", "content": "q", "tokens": 5}],
+        [{"role": "assistant", "content": "", "tool_calls": [call], "tokens": 7}],
+        [{"role": "tool", "content": "r", "tool_call_id": "c1", "tokens": 11}],
+        [{"role": "assistant", "content": "a", "tokens": 13}],
+        [{"role": "user", "content": "q2", "tokens": 17}] * 1,
+        [{"role": "assistant", "content": "a2", "tokens": 19},
+         {"role": "user", "content": "q3", "tokens": 23}],
+    ]
+    for step in steps:
+        await store.append(s.id, *step)
+        await store.messages(s.id)  # the cached entry exists before the next change
+        for budget in (1, 11, 24, 30, 31, 43, 60, 100):
+            want = [m.id for m in await plain.context(s.id, budget)]
+            assert [m.id for m in await store.context(s.id, budget)] == want, (step, budget)

@@ -436,7 +436,7 @@ class AsyncSessionStore(AsyncBrowseMixin, AsyncManageMixin, AsyncSummaryMixin,
             snap = await self._read(session_id)
             budget = max_tokens if max_tokens is not None else \
                 snap.session.max_tokens or self.config.max_tokens
-        return with_summary(snap.session, snap.messages, budget)
+        return with_summary(snap.session, snap.messages, budget, snap.kinds)
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -437,7 +437,7 @@ class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
             snap = self._read(session_id)
             budget = max_tokens if max_tokens is not None else \
                 snap.session.max_tokens or self.config.max_tokens
-        return with_summary(snap.session, snap.messages, budget)
+        return with_summary(snap.session, snap.messages, budget, snap.kinds)
 
     # -- lifecycle -------------------------------------------------------------------------
 
