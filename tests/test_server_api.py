@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
@@ -153,6 +154,9 @@ async def test_auth_scopes_and_tenants(api: httpx.AsyncClient) -> None:
 async def test_cursor_paging_newest_first(api: httpx.AsyncClient) -> None:
     sids = [await _session(api, session_id=f"s{i:02d}") for i in range(7)]
     for sid in sids[:3]:  # activity moves these to the top, in this order
+        # activity is kept in ms, ties go by id: a write in the ms of the last create would
+        # rank below it
+        await asyncio.sleep(0.003)
         await api.post(f"/v1/sessions/{sid}/messages",
                        json={"messages": [{"role": "user", "content": "x"}]})
     seen: list[str] = []
