@@ -190,9 +190,10 @@ end
 -- whose value is longer than any listpack value (hash-max-listpack-value, 64 bytes by default),
 -- which makes Redis convert it to a hash table: O(1) per call from then on, at about twice the
 -- memory per entry (~120 B against ~60 B). Below that, generations stay compact listpacks: a
--- quiet session's few calls, and a burst of a whole window (200 appends) in under dedup_ttl. The check (HLEN) runs on one call in 16,
--- picked by the call id's last hex digit (random). The field's name starts with byte 0xFF,
--- which no UTF-8 message id and no hex call id contains, so no recall() ever finds it.
+-- quiet session's few calls, and a burst of a whole window (200 appends) in under dedup_ttl.
+-- The check (HLEN) runs on one call in 16, picked by the call id's last hex digit (random).
+-- The field's name starts with byte 0xFF, which no UTF-8 message id and no hex call id
+-- contains, so no recall() ever finds it.
 local DEDUP_TABLE_AT = 256
 local DEDUP_TABLE_FIELD = '\255table'
 local DEDUP_TABLE_NOTE = 'redisession: this field keeps the retry records a hash table (O(1) per '
