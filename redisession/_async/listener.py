@@ -36,7 +36,7 @@ POLL = 0.2
 
 BATCH = 0.005
 """Seconds the listener rests after handling what arrived, before it waits again. A wake-up per
-event cost ~50 µs of the app's CPU (and GIL) per event, two events per trimming append; resting
+event cost ~50 µs of the app's CPU (and GIL) per event (then two per trimming append); resting
 lets a busy store's events pile up and be read in one go (~27 µs each at 5–10 ms). An event
 after a quiet spell is still handled at once; under a stream of writes, at most this late."""
 
