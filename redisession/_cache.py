@@ -132,7 +132,7 @@ class Entry:
         return self.messages[-1].seq if self.messages else self.session.last_seq
 
     def snapshot(self) -> Snapshot:
-        return Snapshot(self.session, list(self.messages), w=self.w, kinds=self.kinds())
+        return Snapshot(self.session, list(self.messages), w=self.w, kinds=self.kinds)
 
     def kinds(self) -> list[int]:
         """`_items.kinds` of ``messages``, computed once per entry (an entry is replaced, never

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,7 +145,7 @@ def sum_stats(shards: Iterable[tuple[HashReply, int, int]]) -> StoreStats:
 # -- summaries -------------------------------------------------------------------------------
 
 def with_summary(session: Session, messages: Sequence[Message], budget: int,
-                 kinds: Sequence[int] | None = None) -> list[Message]:
+                 kinds: Callable[[], Sequence[int]] | None = None) -> list[Message]:
     """The summary as a first system message, then the newest messages that fit what is left
     of ``budget``. Without a summary, or when it alone is over budget, only the messages.
     ``kinds``: see `select_context`."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from secrets import token_hex
@@ -319,8 +319,9 @@ class Snapshot:
     partial: bool = False
     w: str = ""
     """The write tag: meta's ``w``, the call id of the write that made this version."""
-    kinds: Sequence[int] | None = None
-    """`_items.kinds` of ``messages``, when known (a cached window's: see `select_context`)."""
+    kinds: Callable[[], Sequence[int]] | None = None
+    """Gives `_items.kinds` of ``messages`` (a cached window keeps them: see
+    `select_context`); called only by a read that needs them."""
 
 
 def parse_read(reply: Sequence[Any]) -> Snapshot | None:
@@ -365,13 +366,13 @@ def check_budget(budget: object) -> None:
 
 
 def select_context(messages: Sequence[Message], budget: int,
-                   kinds: Sequence[int] | None = None) -> list[Message]:
+                   kinds: Callable[[], Sequence[int]] | None = None) -> list[Message]:
     """The newest messages whose tokens fit ``budget``, oldest first.
 
     Never starts on a tool result or a continuation item (see `_items`): a tool result whose
     call did not fit is dropped with it, so the model never sees an answer to a call it cannot
-    see. ``kinds``: `_items.kinds` of ``messages`` when the caller has them (a cached
-    window keeps them: they depend on the whole window, and cost more than the rest).
+    see. ``kinds``: gives `_items.kinds` of ``messages`` when the caller keeps them (a cached
+    window does: they depend on the whole window, and cost more than the rest).
     """
     check_budget(budget)
     total, start = 0, len(messages)
@@ -382,9 +383,8 @@ def select_context(messages: Sequence[Message], budget: int,
         start = i
     if start == len(messages):
         return []
-    if kinds is None:
-        kinds = _items.kinds(messages)
-    while start < len(messages) and kinds[start] >= KIND_TOOL_RESULT:
+    known = _items.kinds(messages) if kinds is None else kinds()
+    while start < len(messages) and known[start] >= KIND_TOOL_RESULT:
         start += 1
     return list(messages[start:])
 
