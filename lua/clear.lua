@@ -16,11 +16,8 @@ local meta, msgs, arch = KEYS[1], KEYS[2], KEYS[3]
 local call, dedup_ttl = call_args()
 local f = redis.call('HMGET', meta, 'id', 'seq', 'v', 'ttl', 'deadline', 'dr')
 if not f[1] then fail('RS_NOT_FOUND', 'no session with this id') end
-local seen = recall(call)
-if seen then
-  local v, removed = string.match(seen, '^(%d+),(%d+)$')
-  return {tonumber(v), tonumber(removed)}
-end
+local seen = recalled(call)
+if seen then return seen end
 local seq, v = num(f[2], 'seq'), num(f[3], 'v') + 1
 local now = now_ms()
 local ttl = ttl_of(f[4], f[5], now)
@@ -31,7 +28,7 @@ redis.call('UNLINK', msgs, arch)  -- a big list is freed off the main thread
 -- last seq, so a later summary starts after the clear. Dedup stays: a retry of an append sent
 -- before the clear is still a retry, not a new message.
 redis.call('HDEL', meta, 'summary', 'summary_tokens')
-local started = remember(call, v .. ',' .. removed, f[6], dedup_ttl, now)
+local started = record(call, {v, removed}, nil, f[6], dedup_ttl, now)
 redis.call('HSET', meta, unpack(stamp({'n', 0, 'tokens', 0, 'active', now, 'summary_seq', seq},
   v, call, started)))
 expire_all(ttl, now)

@@ -18,8 +18,8 @@ local new_ttl = ARGV[4]
 if new_ttl ~= '' and int_arg(new_ttl, 'ttl') == 0 then fail('RS_INVALID', 'ttl must be positive') end
 local f = redis.call('HMGET', meta, 'id', 'state', 'ttl', 'v', 'dr')
 if not f[1] then fail('RS_NOT_FOUND', 'no session with this id') end
-local seen = recall(call)
-if seen then return {tonumber(string.match(seen, '^(%d+)')), tonumber(string.match(seen, '(%d)$'))} end
+local seen = recalled(call)
+if seen then return seen end
 local v = num(f[4], 'v')
 if f[2] == 'inactive' then return {v, 0} end
 num(f[3], 'ttl')
@@ -27,7 +27,7 @@ num(f[3], 'ttl')
 local now = now_ms()
 v = v + 1
 if new_ttl == '' then new_ttl = f[3] end
-local started = remember(call, v .. ',1', f[5], dedup_ttl, now)
+local started = record(call, {v, 1}, nil, f[5], dedup_ttl, now)
 redis.call('HSET', meta, 'state', 'inactive', 'ttl_active', f[3], 'ttl', new_ttl,
   unpack(stamp({}, v, call, started)))
 expire_all(session_ttl_ms(meta, now), now)

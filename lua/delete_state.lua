@@ -15,11 +15,8 @@ local call, dedup_ttl = call_args()
 if #ARGV < 4 then fail('RS_INVALID', 'delete_state needs at least one field name') end
 local f = redis.call('HMGET', KEYS[1], 'id', 'v', 'ttl', 'deadline', 'dr')
 if not f[1] then fail('RS_NOT_FOUND', 'no session with this id') end
-local seen = recall(call)
-if seen then
-  local v, removed = string.match(seen, '^(%d+),(%d+)$')
-  return {tonumber(v), tonumber(removed)}
-end
+local seen = recalled(call)
+if seen then return seen end
 local v = num(f[2], 'v') + 1
 local now = now_ms()
 local ttl = ttl_of(f[3], f[4], now)
@@ -27,7 +24,7 @@ local ttl = ttl_of(f[3], f[4], now)
 local names = {}
 for i = 4, #ARGV do names[#names + 1] = ARGV[i] end
 local removed = call_chunked('HDEL', KEYS[6], names)
-local started = remember(call, v .. ',' .. removed, f[5], dedup_ttl, now)
+local started = record(call, {v, removed}, nil, f[5], dedup_ttl, now)
 redis.call('HSET', KEYS[1], unpack(stamp({}, v, call, started)))
 expire_all(ttl, now)
 publish(ARGV[1], {type = 'state_updated', sid = f[1], v = v, w = call, keys = names,

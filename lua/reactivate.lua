@@ -13,8 +13,8 @@ local meta = KEYS[1]
 local call, dedup_ttl = call_args()
 local f = redis.call('HMGET', meta, 'id', 'state', 'ttl_active', 'v', 'ttl', 'dr')
 if not f[1] then fail('RS_NOT_FOUND', 'no session with this id') end
-local seen = recall(call)
-if seen then return {tonumber(string.match(seen, '^(%d+)')), tonumber(string.match(seen, '(%d)$'))} end
+local seen = recalled(call)
+if seen then return seen end
 local v = num(f[4], 'v')
 if f[2] ~= 'inactive' then return {v, 0} end
 local ttl = f[3] or f[5]
@@ -22,7 +22,7 @@ num(ttl, 'ttl')
 
 local now = now_ms()
 v = v + 1
-local started = remember(call, v .. ',1', f[6], dedup_ttl, now)
+local started = record(call, {v, 1}, nil, f[6], dedup_ttl, now)
 redis.call('HSET', meta, 'state', 'active', 'ttl', ttl, unpack(stamp({}, v, call, started)))
 redis.call('HDEL', meta, 'ttl_active')
 expire_all(session_ttl_ms(meta, now), now)

@@ -20,17 +20,14 @@ if kind == '' or not string.match(kind, '^[A-Za-z0-9._-]+$') then
 end
 local f = redis.call('HMGET', meta, 'id', 'v', 'model_errors', 'dr', 'ttl', 'deadline')
 if not f[1] then fail('RS_NOT_FOUND', 'no session with this id') end
-local seen = recall(call)
-if seen then
-  local a, b = string.match(seen, '^(%d+),(%d+)$')
-  return {tonumber(a), tonumber(b)}
-end
+local seen = recalled(call)
+if seen then return seen end
 local v = num(f[2], 'v') + 1
 local now = now_ms()
 local ttl = ttl_of(num(f[5], 'ttl'), f[6], now)
 local count = (tonumber(f[3]) or 0) + 1
 
-local started = remember(call, v .. ',' .. count, f[4], dedup_ttl, now)
+local started = record(call, {v, count}, nil, f[4], dedup_ttl, now)
 redis.call('HSET', meta, 'model_errors', count, 'last_error',
   cjson.encode({kind = kind, detail = detail, ts = now}), unpack(stamp({}, v, call, started)))
 redis.call('HINCRBY', meta, 'err:' .. kind, 1)

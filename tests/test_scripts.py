@@ -270,3 +270,18 @@ def test_lib_functions_keep_the_shape_the_include_step_prunes_by() -> None:
         assert (called & defined) <= kept, (name, (called & defined) - kept)
     assert "abandon_reply" not in _scripts.source("append")  # a lib function append never calls
     assert "abandon_reply" in _scripts.source("begin_reply")
+
+
+def test_retry_records_of_numbers_only_read_back_in_both_formats(raw: redis.Redis,
+                                                                 lua: Any) -> None:
+    """clear, delete_state, record_error, deactivate and reactivate keep their retry record as
+    ``numbers`` joined by commas (what earlier versions wrote, and still read during a rolling
+    upgrade); `recalled` reads it, and the message scripts' ``numbers\\nrest`` form too."""
+    lua("create", *create_args())
+    first = lua("clear", *call(call_id="1" * 32))
+    assert raw.hget(lua.keys[3], "1" * 32) == f"{first[0]},{first[1]}".encode()
+    assert lua("clear", *call(call_id="1" * 32)) == first  # the retry: the same reply
+    raw.hset(lua.keys[3], "2" * 32, "41,7")  # as an earlier version recorded a clear
+    assert lua("clear", *call(call_id="2" * 32)) == [41, 7]
+    raw.hset(lua.keys[3], "3" * 32, "42,1\n")  # the message scripts' form, no rest
+    assert lua("deactivate", *call(call_id="3" * 32), 100) == [42, 1]

@@ -1,5 +1,5 @@
 -- Shared by the message scripts (pop, delete_message, edit, replace, archive_oldest): finding a
--- message by id, the retry record of a call, and the meta update every window rewrite makes.
+-- message by id, and the meta update every window rewrite makes. Needs lib/session.
 --
 -- A stored element is the header [seq, tokens, kind] followed by the body, a msgpack array
 -- whose first field is the message id. The client sends the id exactly as the body encodes it
@@ -24,24 +24,6 @@ local function find_message(list, id_field)
     end
   end
   return nil
-end
-
--- A call already applied (same call id) returns its stored reply, the same as the first time:
--- the fields before the first newline are numbers, the rest (binary, if any) one string.
-local function recalled(call)
-  local seen = recall(call)
-  if not seen then return nil end
-  local head, rest = string.match(seen, '^([^\n]*)\n(.*)$')
-  local reply = {}
-  for x in string.gmatch(head, '[^,]+') do reply[#reply + 1] = tonumber(x) end
-  if rest ~= '' then reply[#reply + 1] = rest end
-  return reply
-end
-
--- remember() of lib/session with that reply format. Returns remember's `started`.
-local function record(call, numbers, rest, rotated, dedup_ttl, now)
-  return (remember(call, table.concat(numbers, ',') .. '\n' .. (rest or ''), rotated, dedup_ttl,
-    now))
 end
 
 -- Meta after a write of these scripts: version and write tag (stamp), counts, activity, and

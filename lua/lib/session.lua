@@ -221,6 +221,28 @@ local function remember(id, reply, rotated, ttl, now)
   return started, created
 end
 
+-- A call already applied (same call id) returns its stored reply, the same as the first time:
+-- the fields before the first newline are numbers, the rest (binary, if any) one string. A
+-- reply of numbers only has no newline (`record` with no `rest`).
+local function recalled(call)
+  local seen = recall(call)
+  if not seen then return nil end
+  local head, rest = string.match(seen, '^([^\n]*)\n(.*)$')
+  if not head then head, rest = seen, '' end
+  local reply = {}
+  for x in string.gmatch(head, '[^,]+') do reply[#reply + 1] = tonumber(x) end
+  if rest ~= '' then reply[#reply + 1] = rest end
+  return reply
+end
+
+-- remember() with the reply format `recalled` reads: `numbers` joined by commas, then a newline
+-- and `rest` when given. Returns remember's `started`.
+local function record(call, numbers, rest, rotated, dedup_ttl, now)
+  local reply = table.concat(numbers, ',')
+  if rest then reply = reply .. '\n' .. rest end
+  return (remember(call, reply, rotated, dedup_ttl, now))
+end
+
 -- A write's meta stamp: the new version, the write tag `w` (this call's id: a server that lost
 -- writes and took new ones reuses versions, never this random id) and, when remember() started
 -- a generation, its time. Appends the field/value pairs to `fields`.
