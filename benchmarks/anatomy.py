@@ -23,7 +23,7 @@ from redisession._scripts import source
 from redisession.testing import redis_url_or_private
 
 from .limits import Limits
-from .report import write_docs
+from .report import publish
 
 SECTION = "## Anatomy of an append"
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -142,9 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, us in found.items():
         cells = "n/a (append.lua changed) | " if us is None else f"{us:.1f} | {us - shipped:+.1f}"
         lines.append(f"| {name} | {cells} |")
-    print("\n".join([SECTION, "", *header, "", *lines]))
-    if args.docs:
-        write_docs(DOCS, header, lines, SECTION)
+    publish(SECTION, header, lines, DOCS if args.docs else None)
     return 0
 
 

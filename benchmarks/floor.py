@@ -36,7 +36,7 @@ from redisession.testing import redis_url_or_private
 from .anatomy import append_op, medians
 from .callgrind import server_under_callgrind
 from .limits import MINIMAL_APPEND, stored_element
-from .report import write_docs
+from .report import publish
 
 SECTION = "## How cheap can an append be (the floor)"
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -224,9 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = [f"| script | {unit} | × minimal |", "|---|---|---|"]
     lines += [f"| {name} | {value:,.1f} | {value / minimal:.2f}× |"
               for name, value in figures.items()]
-    print("\n".join([SECTION, "", *header, "", *lines]))
-    if args.docs and not args.quick:
-        write_docs(DOCS, header, lines, SECTION)
+    publish(SECTION, header, lines, DOCS if args.docs and not args.quick else None)
     return 0
 
 

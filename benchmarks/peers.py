@@ -35,7 +35,7 @@ from . import shard
 from .harness import interleave, paired_ratio
 from .peers_measure import CHARS, Content, Runner, rows_for
 from .peers_stores import LangChain, LlamaIndex, Minimal, OpenAIAgents, Redisession, Store
-from .report import write_docs
+from .report import publish
 
 SECTION = "## redisession and its peers"
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -254,9 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = [*table(res), "", "Targets (issue 14):", "", *targets(res)]
     if cap is not None:
         lines += ["", *cap]
-    print("\n".join([SECTION, "", *header, "", *lines]))
-    if args.docs:
-        write_docs(DOCS, header, lines, SECTION)
+    publish(SECTION, header, lines, DOCS if args.docs else None)
     return 0
 
 

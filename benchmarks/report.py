@@ -132,3 +132,11 @@ def write_docs(path: Path, header: list[str], lines: list[str], section: str = S
         text = text.rstrip("\n") + "\n\n" + body
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
+
+
+def publish(section: str, header: list[str], lines: list[str], docs: Path | None) -> None:
+    """Print ``section`` (its header, then its lines), and write it into ``docs`` when given
+    (the benchmarks' ``--docs``)."""
+    print("\n".join([section, "", *header, "", *lines]))
+    if docs is not None:
+        write_docs(docs, header, lines, section)
