@@ -185,11 +185,12 @@ end
 -- A busy session's generation holds every call of the last `dedup_ttl`: at 2 writes a second,
 -- 240. Redis keeps a hash of up to hash-max-listpack-entries (512 by default) small fields as a
 -- listpack, which each HGET scans and each new field reallocates whole, so the dedup lookup and
--- record cost grew with the call rate (~100k instructions per append at 400 entries,
+-- record cost grew with the call rate (66k of an append's 567k instructions at ~400 entries,
 -- docs/append-cost.md). A generation found holding DEDUP_TABLE_AT entries or more gets one field
 -- whose value is longer than any listpack value (hash-max-listpack-value, 64 bytes by default),
 -- which makes Redis convert it to a hash table: O(1) per call from then on, at about twice the
--- memory per entry (~120 B against ~60 B). Below that, generations stay compact listpacks: a
+-- memory per entry (116 against 62 bytes per message in `python -m benchmarks`' memory row,
+-- where every message has its record). Below that, generations stay compact listpacks: a
 -- quiet session's few calls, and a burst of a whole window (200 appends) in under dedup_ttl.
 -- The check (HLEN) runs on one call in 16, picked by the call id's last hex digit (random).
 -- The field's name starts with byte 0xFF, which no UTF-8 message id and no hex call id
