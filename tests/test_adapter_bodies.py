@@ -236,3 +236,36 @@ def test_bad_meta_and_bodies_raise_like_a_normal_read(store: SessionStore,
         list(store._read_bodies(sid))
     with pytest.raises(SessionCorrupted, match="a stored message cannot be decoded"):
         asyncio.run(RedisessionSession(sid, store=store).get_items())
+
+
+CASES = [
+    ("user", "hi", {"k": 1}, {}),
+    ("assistant", "", {"k": 1}, {"tool_calls": [{"id": "c1", "name": "f", "args": {}}]}),
+    ("system", "s", {}, {"name": "n"}),
+    ("tool", "out", {}, {"tool_call_id": "c1"}),
+    ("tool", "out", {}, {}),  # a tool result naming no call: refused
+    ("user", "x", {}, {"tool_calls": [{"id": "c"}]}),  # tool calls on a user message: refused
+    ("user", 5, {}, {}),  # content of another type: refused
+    ("developer", "d", {}, {}),  # not a role of Message: refused
+    ("assistant", "a", {}, {"name": 3}),  # a name of another type: refused
+    ("assistant", "a", {}, {"tool_calls": [("not", "a dict")]}),
+]
+
+
+@pytest.mark.parametrize(("role", "content", "raw", "extra"), CASES)
+def test_an_adapter_message_is_the_validated_message_or_the_same_error(
+        role: str, content: Any, raw: dict[str, Any], extra: dict[str, Any]) -> None:
+    from redisession import InvalidMessage
+    from redisession.integrations._common import message
+
+    try:
+        expected = Message(role=role, content=content, raw=raw, **extra)
+    except InvalidMessage as e:
+        with pytest.raises(InvalidMessage) as got:
+            message(role, content, raw, **extra)
+        assert str(got.value) == str(e)
+        return
+    built = message(role, content, raw, **extra)
+    assert built.model_copy(update={"id": expected.id, "created_at": expected.created_at}) \
+        == expected
+    assert len(built.id) == 32 and built.created_at.tzinfo is not None

@@ -213,3 +213,85 @@ async def test_an_async_store_from_url_packs_with_hiredis(redis_url: str, prefix
         assert not issubclass(given.connection_pool.connection_class,
                               _packing._HiredisPacking)
     await given.aclose()
+
+
+def test_a_sync_connection_sends_through_the_hiredis_packer(redis_url: str,
+                                                           prefix: str) -> None:
+    """redis-py 8.1's sync ``send_command`` calls the packer object, not ``pack_command``."""
+    pytest.importorskip("hiredis")
+    from redisession import _packing
+
+    with SessionStore.from_url(redis_url, prefix=prefix) as store:
+        store.client.ping()
+        conn = store.client.connection_pool.get_connection()
+        try:
+            assert isinstance(conn._command_packer, _packing._Packer)
+        finally:
+            store.client.connection_pool.release(conn)
+
+
+def test_scripts_go_straight_to_the_pool_only_of_a_store_made_by_from_url(
+        redis_url: str, prefix: str) -> None:
+    with SessionStore.from_url(redis_url, prefix=prefix) as store:
+        assert store._runner._pool is store.client.connection_pool
+    given = redis.Redis.from_url(redis_url)
+    try:
+        assert SessionStore(given, prefix=prefix)._runner._pool is None
+    finally:
+        given.close()
+
+
+def _kill_pooled_connections(store: Any, admin: redis.Redis) -> int:
+    """CLIENT KILL every idle connection of the store's pool (they stay in the pool, dead)."""
+    ids = []
+    pool = store.client.connection_pool
+    conns = [pool.get_connection() for _ in range(2)]
+    for conn in conns:
+        conn.send_command("CLIENT", "ID")
+        ids.append(int(conn.read_response()))
+    for conn in conns:
+        pool.release(conn)
+    return sum(int(admin.client_kill_filter(_id=i)) for i in ids)
+
+
+def test_a_script_call_on_a_killed_connection_reconnects_and_lands_once(
+        redis_url: str, prefix: str) -> None:
+    admin = redis.Redis.from_url(redis_url)
+    with SessionStore.from_url(redis_url, prefix=prefix) as store:
+        sid = store.create().id
+        assert _kill_pooled_connections(store, admin) == 2
+        result = store.add(sid, "user", "after the kill")
+        assert not result.duplicate
+        assert [m.content for m in store.messages(sid)] == ["after the kill"]
+    admin.close()
+
+
+async def test_an_async_script_call_on_a_killed_connection_reconnects(
+        redis_url: str, prefix: str) -> None:
+    from redisession import AsyncSessionStore
+
+    admin = redis.Redis.from_url(redis_url)
+    async with AsyncSessionStore.from_url(redis_url, prefix=prefix) as store:
+        assert store._runner._pool is store.client.connection_pool
+        sid = (await store.create()).id
+        pool = store.client.connection_pool
+        conn = await pool.get_connection()
+        await conn.send_command("CLIENT", "ID")
+        cid = int(await conn.read_response())
+        await pool.release(conn)
+        assert admin.client_kill_filter(_id=cid) == 1
+        await store.add(sid, "user", "after the kill")
+        assert [m.content for m in await store.messages(sid)] == ["after the kill"]
+    admin.close()
+
+
+def test_an_error_reply_on_the_direct_path_writes_nothing_and_keeps_the_connection(
+        redis_url: str, prefix: str) -> None:
+    from redisession import SessionNotFound
+
+    with SessionStore.from_url(redis_url, prefix=prefix) as store:
+        with pytest.raises(SessionNotFound):
+            store.add("no-such-session", "user", "x")
+        sid = store.create().id  # the same pooled connection serves the next call
+        store.add(sid, "user", "ok")
+        assert store.get(sid).message_count == 1

@@ -15,6 +15,7 @@ from .._sync.store import SessionStore
 from ..errors import InvalidInput
 from ..models import Message
 from ._common import AnyStore, Bodies, Stores, missing
+from ._common import message as adapter_message
 from ._keys import id_to_key, key_to_id
 
 try:
@@ -38,8 +39,8 @@ def from_llama(message: ChatMessage) -> Message:
     calls = kwargs.get("tool_calls")
     calls = calls if role == "assistant" and isinstance(calls, list) and all(
         isinstance(c, dict) for c in calls) else None
-    return Message(role=role, content=message.content or "", raw=raw, tool_calls=calls or None,
-                   tool_call_id=call_id if role == "tool" else None)
+    return adapter_message(role, message.content or "", raw, tool_calls=calls or None,
+                           tool_call_id=call_id if role == "tool" else None)
 
 
 def _llama(role: str, content: str, call_id: str | None, raw: Any) -> ChatMessage:

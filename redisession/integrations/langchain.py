@@ -28,6 +28,7 @@ from .._sync.store import SessionStore
 from ..errors import SessionNotFound
 from ..models import Message
 from ._common import Bodies, Stores, afirst_use, aread, first_use, missing, read
+from ._common import message as adapter_message
 
 try:
     from langchain_core.chat_history import BaseChatMessageHistory
@@ -69,10 +70,9 @@ def from_langchain(message: BaseMessage) -> Message:
             fields.get("role", ""), "user")
     call_id = fields.get("tool_call_id") or (message.name if kind == "function" else None)
     tool_calls = [dict(c) for c in fields.get("tool_calls") or ()]
-    return Message(role=role, content=_text(message.content),
-                   tool_call_id=call_id if role == "tool" else None,
-                   tool_calls=tool_calls or None, name=message.name,
-                   raw=message_to_dict(message))
+    return adapter_message(role, _text(message.content), message_to_dict(message),
+                           tool_call_id=call_id if role == "tool" else None,
+                           tool_calls=tool_calls or None, name=message.name)
 
 
 def _langchain(role: str, content: str, name: str | None, call_id: str | None,

@@ -67,18 +67,21 @@ class RedisessionChatStore(BaseChatStore):
 
     def set_messages(self, key: str, messages: list[ChatMessage]) -> None:
         """Replace the key's messages, atomically (the old ones move to the archive)."""
-        store, sid = self._ks.stores.sync(), self._ks.sid(key)
+        ks = self._ks  # a pydantic private attribute: ~1.5 µs a read
+        store, sid = ks.stores.sync(), ks.sid(key)
         items = [from_llama(m) for m in messages]
-        first_use(store, sid, self._ks.create, lambda: store.replace(sid, items))
+        first_use(store, sid, ks.create, lambda: store.replace(sid, items))
 
     def get_messages(self, key: str) -> list[ChatMessage]:
         """The key's messages, oldest first ([] for an unknown key)."""
-        return read(self._ks.stores.sync(), self._ks.sid(key), llama_of_bodies, to_llama_all)
+        ks = self._ks
+        return read(ks.stores.sync(), ks.sid(key), llama_of_bodies, to_llama_all)
 
     def add_message(self, key: str, message: ChatMessage) -> None:
         """Append one message (the session is created on first use)."""
-        store, sid, item = self._ks.stores.sync(), self._ks.sid(key), from_llama(message)
-        first_use(store, sid, self._ks.create, lambda: store.append(sid, item))
+        ks = self._ks
+        store, sid, item = ks.stores.sync(), ks.sid(key), from_llama(message)
+        first_use(store, sid, ks.create, lambda: store.append(sid, item))
 
     def delete_messages(self, key: str) -> list[ChatMessage] | None:
         """Delete the key (its session) and return the messages it had; None if unknown."""
@@ -120,17 +123,19 @@ class RedisessionChatStore(BaseChatStore):
         return None
 
     async def aget_messages(self, key: str) -> list[ChatMessage]:
-        store = self._ks.stores.aio()
+        ks = self._ks
+        store = ks.stores.aio()
         if store is None:
             return await asyncio.to_thread(self.get_messages, key)
-        return await aread(store, self._ks.sid(key), llama_of_bodies, to_llama_all)
+        return await aread(store, ks.sid(key), llama_of_bodies, to_llama_all)
 
     async def async_add_message(self, key: str, message: ChatMessage) -> None:
-        store = self._ks.stores.aio()
+        ks = self._ks
+        store = ks.stores.aio()
         if store is None:
             return await asyncio.to_thread(self.add_message, key, message)
-        sid, item = self._ks.sid(key), from_llama(message)
-        await afirst_use(store, sid, self._ks.create, lambda: store.append(sid, item))
+        sid, item = ks.sid(key), from_llama(message)
+        await afirst_use(store, sid, ks.create, lambda: store.append(sid, item))
         return None
 
     async def adelete_messages(self, key: str) -> list[ChatMessage] | None:
