@@ -295,3 +295,40 @@ def test_an_error_reply_on_the_direct_path_writes_nothing_and_keeps_the_connecti
         sid = store.create().id  # the same pooled connection serves the next call
         store.add(sid, "user", "ok")
         assert store.get(sid).message_count == 1
+
+
+def test_a_direct_transaction_replies_as_redis_py_s_pipeline(redis_url: str,
+                                                            prefix: str) -> None:
+    with SessionStore.from_url(redis_url, prefix=prefix) as store:
+        sid = store.create(user_id="u", metadata={"a": 1}).id
+        store.add(sid, "user", "héllo")
+        keys = store._keys(sid)
+        commands: list[tuple[Any, ...]] = [("HGETALL", keys.meta), ("PTTL", keys.meta),
+                                           ("HMGET", keys.meta, "n", "v"),
+                                           ("LRANGE", keys.msgs, 0, -1)]
+        direct = store._runner.transaction(commands)
+        given = redis.Redis.from_url(redis_url)
+        try:
+            via_pipeline = SessionStore(given, prefix=prefix)._runner.transaction(commands)
+        finally:
+            given.close()
+        assert isinstance(direct[0], dict) and direct[0][b"n"] == b"1"
+        assert direct[0] == via_pipeline[0] and direct[2:] == via_pipeline[2:]
+        assert 0 < direct[1] <= via_pipeline[1] + 1000
+
+
+def test_an_error_inside_a_direct_transaction_raises_and_the_connection_stays_in_step(
+        redis_url: str, prefix: str) -> None:
+    with SessionStore.from_url(redis_url, prefix=prefix) as store:
+        store.client.set(f"{prefix}:plain", "a string")
+        sid = store.create().id
+        store.add(sid, "user", "x")
+        with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+            store._runner.transaction([("PTTL", f"{prefix}:plain"),
+                                       ("LRANGE", f"{prefix}:plain", 0, -1)])
+        with pytest.raises(redis.ResponseError, match="unknown command|wrong number"):
+            store._runner.transaction([("PTTL", f"{prefix}:plain"), ("HGET", "only-a-key")])
+        # every reply of both was read: the one connection stays open and in step
+        assert [m.content for m in store.messages(sid)] == ["x"]
+        made = store.client.connection_pool._connections
+        assert len(made) == 1 and made[0]._sock is not None

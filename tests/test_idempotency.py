@@ -161,6 +161,9 @@ class _LostReply:
         self.runner(script, keys, args)
         return self.runner(script, keys, args)
 
+    def __getattr__(self, name: str) -> Any:  # reads (`transaction`): the runner's own
+        return getattr(self.runner, name)
+
 
 class _AsyncLostReply(_LostReply):
     async def __call__(self, script: Any, keys: list[str],  # type: ignore[override]

@@ -16,6 +16,7 @@ from redis.exceptions import (
     ConnectionError,
     MovedError,
     NoScriptError,
+    ResponseError,
     TimeoutError,
     TryAgainError,
 )
@@ -112,6 +113,25 @@ class AsyncScriptRunner:
         finally:
             await pool.release(conn)
 
+    async def transaction(self, commands: list[tuple[Any, ...]]) -> list[Any]:
+        """``commands`` between MULTI and EXEC, in one round trip: their replies (an
+        ``HGETALL``'s as a dict), or the first error reply raised. On a pool the store made
+        itself, straight on a pooled connection like `_command` (redis-py's asyncio pipeline
+        machinery costs more than the read of a short window), else a redis-py pipeline."""
+        pool = self._pool
+        if pool is None:
+            async with self.client.pipeline(transaction=True) as pipe:
+                for command in commands:
+                    pipe.execute_command(*command)
+                return list(await pipe.execute())
+        conn = await pool.get_connection()
+        try:
+            replies: list[Any] = await conn.retry.call_with_retry(
+                lambda: _multi_exec(conn, commands), lambda _error: conn.disconnect())
+            return replies
+        finally:
+            await pool.release(conn)
+
     async def _durable(self, script: Any, keys: list[str],
                        args: list[Any]) -> tuple[Any, tuple[int, int] | None]:
         assert self._wait is not None
@@ -147,3 +167,26 @@ async def _roundtrip(conn: Any, command: tuple[Any, ...]) -> Any:
     itself when either step fails part way, so it never goes back to the pool half read)."""
     await conn.send_command(*command)
     return await conn.read_response()
+
+
+async def _multi_exec(conn: Any, commands: list[tuple[Any, ...]]) -> list[Any]:
+    """MULTI, ``commands``, EXEC on ``conn``, every reply read before any error is raised (the
+    connection stays in step); the first error raises, as redis-py's pipeline does."""
+    await conn.send_packed_command(conn.pack_commands([("MULTI",), *commands, ("EXEC",)]))
+    first: ResponseError | None = None
+    for _ in range(len(commands) + 1):  # +OK, then +QUEUED (or a refusal) per command
+        try:
+            await conn.read_response()
+        except ResponseError as e:
+            first = first or e
+    try:
+        replies = await conn.read_response()
+    except ResponseError as e:  # EXECABORT: the refusal above says why
+        raise first or e from None
+    if first is not None:
+        raise first
+    for reply in replies:
+        if isinstance(reply, ResponseError):
+            raise reply
+    return [dict(zip(r[::2], r[1::2], strict=True)) if c[0] == "HGETALL" else r
+            for c, r in zip(commands, replies, strict=True)]

@@ -228,18 +228,14 @@ class SessionStore(BrowseMixin, ManageMixin, SummaryMixin,
         keys = self._keys(sid)
         if not self._ready:
             self._ensure_ready()
+        commands: list[tuple[Any, ...]] = [("HMGET", keys.meta, *fields)] if fields else \
+            [("HGETALL", keys.meta), ("PTTL", keys.meta)]
+        if what == "history":
+            commands.append(("LRANGE", keys.arch, 0, limit - 1))
+        if what != "meta":
+            commands.append(("LRANGE", keys.msgs, 0, limit - 1))
         try:
-            with self.client.pipeline(transaction=True) as pipe:
-                if fields:
-                    pipe.hmget(keys.meta, fields)
-                else:
-                    pipe.hgetall(keys.meta)
-                    pipe.pttl(keys.meta)
-                if what == "history":
-                    pipe.lrange(keys.arch, 0, limit - 1)
-                if what != "meta":
-                    pipe.lrange(keys.msgs, 0, limit - 1)
-                reply = pipe.execute()
+            reply = self._runner.transaction(commands)
         except NoPermissionError:  # as in _run: the ACL user lacks a key or command
             raise
         except ResponseError as e:
