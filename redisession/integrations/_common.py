@@ -1,20 +1,25 @@
-"""What the adapters share: the store they talk to (given, or made from a URL), create on
-first use, and the ImportError that names the extra to install."""
+"""What the adapters share: the store they talk to (given, or made from a URL), the
+`Message` of a framework message, the ImportError that names the extra to install, and (from
+``_async/adapting.py`` and its generated sync twin) create on first use and reads in an
+adapter's type: ``first_use``/``afirst_use``, ``window``/``awindow``, ``read``/``aread``."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Mapping
 from secrets import token_hex
-from typing import Any, TypeVar
+from typing import Any
 
+from .._async.adapting import first_use as afirst_use
+from .._async.adapting import read as aread
+from .._async.adapting import window as awindow
 from .._async.store import AsyncSessionStore
+from .._sync.adapting import Bodies, first_use, read, window
 from .._sync.store import SessionStore
-from ..errors import InvalidConfig, SessionNotFound
+from ..errors import InvalidConfig
 from ..models import Message, _now, trusted
 
-T = TypeVar("T")
-Bodies = Iterable[list[Any]]
-"""The window as `SessionStore._read_bodies` gives it (read by `_codec`'s ``BODY_*``)."""
+__all__ = ["AnyStore", "Bodies", "Stores", "afirst_use", "aread", "awindow", "first_use",
+           "message", "missing", "read", "window"]
 AnyStore = SessionStore | AsyncSessionStore
 
 
@@ -102,63 +107,3 @@ def _plain(role: str, content: Any, raw: Any, name: Any, call_id: Any, calls: An
                                   and all(type(c) is dict for c in calls)):
         return False
     return role in ("user", "assistant", "system") or (role == "tool" and bool(call_id))
-
-
-def first_use(store: SessionStore, sid: str, create: Mapping[str, Any],
-              op: Callable[[], T]) -> T:
-    """``op()``, creating the session first if it does not exist yet (create on first use:
-    racing instances all succeed and make one session)."""
-    try:
-        return op()
-    except SessionNotFound:
-        store.create(session_id=sid, exist_ok=True, **create)
-        return op()
-
-
-async def afirst_use(store: AsyncSessionStore, sid: str, create: Mapping[str, Any],
-                     op: Callable[[], Awaitable[T]]) -> T:
-    """`first_use` for the async store."""
-    try:
-        return await op()
-    except SessionNotFound:
-        await store.create(session_id=sid, exist_ok=True, **create)
-        return await op()
-
-
-def window(store: SessionStore, sid: str) -> list[Message]:
-    """The session's window; empty when the session does not exist (yet)."""
-    try:
-        return store.messages(sid)
-    except SessionNotFound:
-        return []
-
-
-async def awindow(store: AsyncSessionStore, sid: str) -> list[Message]:
-    try:
-        return await store.messages(sid)
-    except SessionNotFound:
-        return []
-
-
-def read(store: SessionStore, sid: str, bodies: Callable[[Bodies], list[T]],
-         messages: Callable[[list[Message]], list[T]]) -> list[T]:
-    """The session's window in an adapter's type ([] when the session does not exist yet):
-    converted straight from the stored bodies (``_read_bodies``: no `Message` built, the
-    larger part of a read), or with the local cache on from the cached `Message` models."""
-    try:
-        if store._cache is not None:
-            return messages(store.messages(sid))
-        return bodies(store._read_bodies(sid))
-    except SessionNotFound:
-        return []
-
-
-async def aread(store: AsyncSessionStore, sid: str, bodies: Callable[[Bodies], list[T]],
-                messages: Callable[[list[Message]], list[T]]) -> list[T]:
-    """`read` for the async store."""
-    try:
-        if store._cache is not None:
-            return messages(await store.messages(sid))
-        return bodies(await store._read_bodies(sid))
-    except SessionNotFound:
-        return []
