@@ -46,6 +46,7 @@ import redis
 from redisession import AsyncSessionStore, SessionStore
 from redisession.testing import RedisServer
 
+from .limits import stored_element
 from .peers import RTTS, module_server
 from .peers_measure import count_writes
 
@@ -68,18 +69,23 @@ def _result(lat: list[float]) -> Timed:
     return len(lat) / sum(lat), sorted(lat)[len(lat) // 2] * 1e6
 
 
-def paired(ours: Op, theirs: Op | None, count: int) -> tuple[Timed, Timed | None]:
-    """``count`` calls of each op, in alternating blocks (``theirs`` None: ours alone)."""
-    sides = [(ours, [])] + ([(theirs, [])] if theirs is not None else [])
-    lats: list[list[float]] = [lat for _, lat in sides]
+def interleaved(ops: list[Op], count: int) -> list[Timed]:
+    """``count`` calls of each op, in ``ROUNDS`` alternating blocks (A, B, ..., A, B, ...)."""
+    lats: list[list[float]] = [[] for _ in ops]
     gc.collect()
     for r in range(ROUNDS):
-        for op, lat in sides:
+        for op, lat in zip(ops, lats, strict=True):
             for i in range(r * count // ROUNDS, (r + 1) * count // ROUNDS):
                 t0 = time.perf_counter()
                 op(i)
                 lat.append(time.perf_counter() - t0)
-    return _result(lats[0]), _result(lats[1]) if theirs is not None else None
+    return [_result(lat) for lat in lats]
+
+
+def paired(ours: Op, theirs: Op | None, count: int) -> tuple[Timed, Timed | None]:
+    """``count`` calls of each op, in alternating blocks (``theirs`` None: ours alone)."""
+    timed = interleaved([ours] if theirs is None else [ours, theirs], count)
+    return timed[0], timed[1] if theirs is not None else None
 
 
 async def apaired(ours: AOp, theirs: AOp, count: int) -> tuple[Timed, Timed]:
@@ -278,14 +284,87 @@ def print_table(rows: dict[str, Rows]) -> None:
           "RTT columns: loopback time per call + round trips x RTT, and their ratio.")
 
 
+def breakdown_ops(url: str) -> dict[str, Op]:
+    """One append each, from a bare round trip up to each adapter and the framework's class
+    (`print_breakdown`)."""
+    from langchain_core.messages import HumanMessage
+    from langchain_redis import RedisChatMessageHistory
+    from llama_index.core.llms import ChatMessage
+    from llama_index.storage.chat_store.redis import RedisChatStore
+
+    from redisession._ops import append_args, prepare
+    from redisession.integrations.langchain import RedisessionChatMessageHistory
+    from redisession.integrations.llama_index import RedisessionChatStore
+
+    from .floor import LADDER
+
+    tag = uuid.uuid4().hex[:6]
+    store = SessionStore.from_url(url, prefix=f"b{tag}", **SETTINGS)
+    raw = redis.Redis.from_url(url)
+    ladder = raw.register_script("#!lua\n" + list(LADDER.values())[-1])
+    sid, bare_sid = store.create().id, store.create().id
+    keys = list(store._keys(bare_sid))
+    args = append_args(store._channel, store.config,
+                       prepare([("user", "hi there")], store.config, store.tokenizer))
+    calls = iter(range(1, 1 << 62))
+
+    def bare(i: int) -> None:  # append.lua, nothing of the client above the call
+        args[1] = args[8] = f"{next(calls):032x}"
+        store._runner.plain(store._scripts.append, keys, args)
+
+    def floor(i: int) -> None:  # every guarantee at its cheapest (benchmarks.floor)
+        element = stored_element(f"hi {i}")
+        ladder(keys=[f"f{tag}:{{1}}:list", f"f{tag}:{{1}}:meta", f"f{tag}:{{1}}:c:",
+                     f"f{tag}:{{1}}:arch"], args=[10_000, 3_600_000, f"{next(calls):032x}",
+                                                   element])
+
+    lc = RedisessionChatMessageHistory("lc", store=store)
+    lc_peer = RedisChatMessageHistory(f"a{tag}", redis_url=url, ttl=TTL, key_prefix=f"b{tag}:",
+                                      index_name=f"idx:b{tag}")
+    li, li_peer = RedisessionChatStore(store=store), RedisChatStore(redis_url=url, ttl=TTL)
+    return {
+        "PING (a round trip, redis-py)": lambda i: raw.ping(),
+        "floor ladder's last step, bare client": floor,
+        "append.lua, bare client": bare,
+        "store.add": lambda i: store.add(sid, "user", f"hi {i}"),
+        "LangChain adapter": lambda i: lc.add_messages([HumanMessage(f"hi {i}")]),
+        "langchain-redis RedisChatMessageHistory": lambda i: lc_peer.add_messages(
+            [HumanMessage(f"hi {i}")]),
+        "LlamaIndex adapter": lambda i: li.add_message("append", ChatMessage(content=f"hi {i}")),
+        "llama-index RedisChatStore": lambda i: li_peer.add_message(
+            f"a{tag}", ChatMessage(content=f"hi {i}")),
+    }
+
+
+def print_breakdown(url: str, count: int) -> None:
+    """Where an adapter append's time goes: the rows of `breakdown_ops`, interleaved."""
+    ops = breakdown_ops(url)
+    for op in ops.values():  # warm up: first connections, imports, script loads
+        for i in range(50):
+            op(i)
+    timed = interleaved(list(ops.values()), count)
+    print("\n| append, one message, loopback | ops/s | p50 us |\n|---|---|---|")
+    for name, (rate, p50) in zip(ops, timed, strict=True):
+        print(f"| {name} | {rate:,.0f} | {p50:.0f} |")
+    print("\nbare client: the script's EVALSHA on the store's connection, arguments made "
+          "beforehand (no Python of the store above it). floor ladder: the cheapest script "
+          "that keeps the guarantees (benchmarks.floor), with its own element.")
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m benchmarks.adapters",
                                 description=__doc__.split("\n")[0])
     p.add_argument("--count", type=int, default=2000, help="calls per row (default 2000)")
     p.add_argument("--url", default=os.environ.get("REDIS_URL"))
+    p.add_argument("--breakdown", action="store_true",
+                   help="instead: where an adapter append's time goes, from a bare round trip "
+                        "up (LangChain and LlamaIndex; needs the query engine for langchain)")
     args = p.parse_args(argv)
 
     def run(url: str) -> None:
+        if args.breakdown:
+            print_breakdown(url, args.count)
+            return
         rows = {"langchain": langchain_rows(url, args.count),
                 "llama-index": llama_rows(url, args.count),
                 "openai-agents": asyncio.run(agents_rows(url, args.count))}

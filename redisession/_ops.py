@@ -38,7 +38,7 @@ from .errors import (
     StoreFullError,
     SummaryConflict,
 )
-from .models import ROLES, AppendResult, Message, Session, trusted
+from .models import ROLES, AppendResult, Message, Session, new_message, trusted
 from .tokenizers import Tokenizer, count_message
 
 NAME_LENGTH = 40
@@ -69,7 +69,7 @@ def to_message(item: MessageLike) -> Message:
         role, content = item
         if role not in ROLES:
             raise InvalidMessage(f"role must be one of {', '.join(ROLES)}; got {role!r}")
-        return Message(role=role, content=content)
+        return new_message(role, content)
     if isinstance(item, dict):
         return Message(**item)
     raise InvalidMessage(

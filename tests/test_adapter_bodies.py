@@ -249,23 +249,30 @@ CASES = [
     ("developer", "d", {}, {}),  # not a role of Message: refused
     ("assistant", "a", {}, {"name": 3}),  # a name of another type: refused
     ("assistant", "a", {}, {"tool_calls": [("not", "a dict")]}),
+    ("assistant", "", None, {"tool_calls": []}),  # nothing to store: refused
+    ("user", "", None, {}),  # empty content, no raw item: refused
+    ("user", "plain", None, {}),  # a (role, content) pair of append
+    ("assistant", "", None, {"tool_calls": [{"id": "c"}]}),  # a tool call without text
+    ("user", None, {"k": 1}, {}),  # None content with a raw item: "" as Message makes it
 ]
 
 
 @pytest.mark.parametrize(("role", "content", "raw", "extra"), CASES)
-def test_an_adapter_message_is_the_validated_message_or_the_same_error(
-        role: str, content: Any, raw: dict[str, Any], extra: dict[str, Any]) -> None:
+def test_a_new_message_is_the_validated_message_or_the_same_error(
+        role: str, content: Any, raw: dict[str, Any] | None, extra: dict[str, Any]) -> None:
+    """`models.new_message` (adapters, append's (role, content) pairs) skips pydantic's pass
+    only where it would change nothing."""
     from redisession import InvalidMessage
-    from redisession.integrations._common import message
+    from redisession.models import new_message as message
 
     try:
         expected = Message(role=role, content=content, raw=raw, **extra)
     except InvalidMessage as e:
         with pytest.raises(InvalidMessage) as got:
-            message(role, content, raw, **extra)
+            message(role, content, raw=raw, **extra)
         assert str(got.value) == str(e)
         return
-    built = message(role, content, raw, **extra)
+    built = message(role, content, raw=raw, **extra)
     assert built.model_copy(update={"id": expected.id, "created_at": expected.created_at}) \
         == expected
     assert len(built.id) == 32 and built.created_at.tzinfo is not None

@@ -1,12 +1,11 @@
 """What the adapters share: the store they talk to (given, or made from a URL), the
-`Message` of a framework message, the ImportError that names the extra to install, and (from
+ImportError that names the extra to install, and (from
 ``_async/adapting.py`` and its generated sync twin) create on first use and reads in an
 adapter's type: ``first_use``/``afirst_use``, ``window``/``awindow``, ``read``/``aread``."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from secrets import token_hex
 from typing import Any
 
 from .._async.adapting import first_use as afirst_use
@@ -16,10 +15,9 @@ from .._async.store import AsyncSessionStore
 from .._sync.adapting import Bodies, first_use, read, window
 from .._sync.store import SessionStore
 from ..errors import InvalidConfig
-from ..models import Message, _now, trusted
 
 __all__ = ["AnyStore", "Bodies", "Stores", "afirst_use", "aread", "awindow", "first_use",
-           "message", "missing", "read", "window"]
+           "missing", "read", "window"]
 AnyStore = SessionStore | AsyncSessionStore
 
 
@@ -79,31 +77,3 @@ class Stores:
         for store in self._owned:
             if isinstance(store, AsyncSessionStore):
                 await store.aclose()
-
-
-def message(role: str, content: Any, raw: dict[str, Any], *, name: Any = None,
-            tool_call_id: Any = None, tool_calls: Any = None) -> Message:
-    """The `Message` an adapter stores for one framework message: ``raw`` holds the original.
-    Fields that are certainly valid (the types `Message` takes, in a shape it accepts) skip
-    pydantic's pass, ~5 µs of an append on the 2-core test machine: the append checks the
-    values themselves before sending (`_ops.check_message`). Anything else goes through
-    `Message` and raises `InvalidMessage` as it would."""
-    if _plain(role, content, raw, name, tool_call_id, tool_calls):
-        return trusted(Message, {
-            "id": token_hex(16), "role": role, "content": content, "tokens": None, "name": name,
-            "tool_call_id": tool_call_id, "tool_calls": tool_calls or None, "metadata": None,
-            "created_at": _now(), "seq": None, "raw": raw})
-    return Message(role=role, content=content, raw=raw, name=name, tool_call_id=tool_call_id,
-                   tool_calls=tool_calls)
-
-
-def _plain(role: str, content: Any, raw: Any, name: Any, call_id: Any, calls: Any) -> bool:
-    """True when `Message` would accept these fields as they are (see `message`)."""
-    if type(content) is not str or type(raw) is not dict:
-        return False
-    if not (name is None or type(name) is str) or not (call_id is None or type(call_id) is str):
-        return False
-    if calls is not None and not (role == "assistant" and type(calls) is list
-                                  and all(type(c) is dict for c in calls)):
-        return False
-    return role in ("user", "assistant", "system") or (role == "tool" and bool(call_id))

@@ -13,9 +13,8 @@ from .._async.store import AsyncSessionStore
 from .._codec import BODY_CONTENT, BODY_RAW, BODY_ROLE, BODY_TOOL_CALL_ID
 from .._sync.store import SessionStore
 from ..errors import InvalidInput
-from ..models import Message
+from ..models import Message, new_message
 from ._common import AnyStore, Bodies, Stores, missing
-from ._common import message as adapter_message
 from ._keys import id_to_key, key_to_id
 
 try:
@@ -39,8 +38,8 @@ def from_llama(message: ChatMessage) -> Message:
     calls = kwargs.get("tool_calls")
     calls = calls if role == "assistant" and isinstance(calls, list) and all(
         isinstance(c, dict) for c in calls) else None
-    return adapter_message(role, message.content or "", raw, tool_calls=calls or None,
-                           tool_call_id=call_id if role == "tool" else None)
+    return new_message(role, message.content or "", raw=raw, tool_calls=calls or None,
+                       tool_call_id=call_id if role == "tool" else None)
 
 
 def _llama(role: str, content: str, call_id: str | None, raw: Any) -> ChatMessage:

@@ -26,9 +26,8 @@ from .._codec import (
 from .._keys import check_id
 from .._sync.store import SessionStore
 from ..errors import SessionNotFound
-from ..models import Message
+from ..models import Message, new_message
 from ._common import Bodies, Stores, afirst_use, aread, first_use, missing, read
-from ._common import message as adapter_message
 
 try:
     from langchain_core.chat_history import BaseChatMessageHistory
@@ -70,9 +69,9 @@ def from_langchain(message: BaseMessage) -> Message:
             fields.get("role", ""), "user")
     call_id = fields.get("tool_call_id") or (message.name if kind == "function" else None)
     tool_calls = [dict(c) for c in fields.get("tool_calls") or ()]
-    return adapter_message(role, _text(message.content), message_to_dict(message),
-                           tool_call_id=call_id if role == "tool" else None,
-                           tool_calls=tool_calls or None, name=message.name)
+    return new_message(role, _text(message.content), raw=message_to_dict(message),
+                       tool_call_id=call_id if role == "tool" else None,
+                       tool_calls=tool_calls or None, name=message.name)
 
 
 def _langchain(role: str, content: str, name: str | None, call_id: str | None,
