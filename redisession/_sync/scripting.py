@@ -100,8 +100,8 @@ class ScriptRunner:
 
     def _command(self, *command: Any) -> Any:
         """One command and its reply. On a pool the store made itself (`_packing.own_pool`),
-        straight on a pooled connection: redis-py's ``execute_command`` adds about 15 µs a
-        call on top (its metrics and logging hooks, option handling), a tenth of an append.
+        straight on a pooled connection: redis-py's ``execute_command`` adds its metrics and
+        logging hooks and option handling on top (docs/architecture.md).
         Connection errors are retried by the connection's own ``Retry`` as redis-py does,
         reconnecting in between; an error reply raises as it would there."""
         pool = self._pool
