@@ -82,19 +82,18 @@ def test_a_window_that_does_not_fit_stops_the_fold_before_it() -> None:
 
 
 def test_known_skips_only_what_the_cache_has() -> None:
-    """The listener's shortcut: an append event the entry already has is skipped without a
-    decode, its ``trimmed`` twin (same sid, v, w) without asking the cache; an event with
+    """The listener's shortcut: an append event the entry already has (``appended``, or a
+    ``trimmed`` one with the same sid, v and w) is skipped without a decode; an event with
     another tag or a newer version is not skipped, and nothing is while subscribers listen."""
     cache = _cache_at_v5()
     listener = Listener(None, "rs:events", "rs:epoch", cache, 1.0)
-    known = listener._known(_event("appended", 5, A), None)
-    assert known == ("s", 5, A)
-    assert listener._known(_event("trimmed", 5, A), known) == known
-    assert listener._known(_event("trimmed", 5, C), known) is None  # not the twin: rollback
-    assert listener._known(_event("appended", 6, A), known) is None  # newer: invalidates
-    assert listener._known(b'{"type":"deleted","sid":"s","v":5}', known) is None
+    assert listener._known(_event("appended", 5, A))
+    assert listener._known(_event("trimmed", 5, A))
+    assert not listener._known(_event("trimmed", 5, C))  # same version, other tag: rollback
+    assert not listener._known(_event("appended", 6, A))  # newer: invalidates
+    assert not listener._known(b'{"type":"deleted","sid":"s","v":5}')
     listener.callbacks.append(lambda event: None)
-    assert listener._known(_event("appended", 5, A), None) is None
+    assert not listener._known(_event("appended", 5, A))
 
 
 @pytest.mark.parametrize("protocol", [2, 3])

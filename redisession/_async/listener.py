@@ -106,12 +106,10 @@ class Listener:
 
     async def _drain(self, pubsub: Any) -> None:
         """Handle the events the last socket read brought along, straight from the parser."""
-        last = None
         for reply in buffered(pubsub):
             data = message_data(reply)
             if data is not None:
-                last = self._known(data, last)
-                if last is None:
+                if not self._known(data):
                     await self._deliver(data)
                 continue
             if isinstance(reply, Exception):  # an error reply, as get_message would raise it
@@ -122,18 +120,14 @@ class Listener:
             if msg is not None:
                 await self._on_message(msg)
 
-    def _known(self, data: Any, last: tuple[str, int, str] | None) -> tuple[str, int, str] | None:
-        """(sid, v, w) of an append event the cache already has, which changes nothing when
-        nobody else listens; None for any other event. Most events a busy store hears are
-        its own appends: they are recognised from the payload's fixed prefix, without a JSON
-        decode. ``last`` is the event just found known: an append's ``trimmed`` event follows
-        its ``appended`` one with the same three, and is known without asking the cache."""
+    def _known(self, data: Any) -> bool:
+        """Whether ``data`` is an append event the cache already has, which changes nothing
+        when nobody else listens. Most events a busy store hears are its own appends: they
+        are recognised from the payload's fixed prefix, without a JSON decode."""
         if self.cache is None or self.callbacks or self.queues:
-            return None
+            return False
         seen = append_event(data)
-        if seen is None or not (seen == last or self.cache.covers(*seen)):
-            return None
-        return seen
+        return seen is not None and self.cache.covers(*seen)
 
     async def _on_message(self, msg: dict[str, Any]) -> None:
         if msg["type"] == "subscribe":
@@ -142,7 +136,7 @@ class Listener:
                 self.cache.flush()
                 self.cache.set_online(True)
             self.worker.set_online(True)
-        elif msg["type"] == "message" and self._known(msg["data"], None) is None:
+        elif msg["type"] == "message" and not self._known(msg["data"]):
             await self._deliver(msg["data"])
 
     async def _deliver(self, data: bytes) -> None:
