@@ -9,6 +9,7 @@ redis-py's ``register_script`` gives each its SHA and source; the store's script
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 from functools import cache
 from importlib import resources
@@ -68,6 +69,7 @@ def inlined(name: str, read: Callable[[str], str] | None = None) -> str:
 
 
 _FUNCTION = re.compile(r"^local function (\w+)\(.*?^end\n", re.M | re.S)
+_WORD = re.compile(r"\w+")
 
 
 def drop_unused(text: str) -> str:
@@ -76,9 +78,9 @@ def drop_unused(text: str) -> str:
     a lib function costs ~1.2k instructions a call (docs/append-cost.md). A lib
     function starts with ``local function`` and ends with an ``end`` line, both at column 0
     (tests/test_scripts.py checks every lib file keeps that shape)."""
-    while True:
-        unused = [m for m in _FUNCTION.finditer(text)
-                  if len(re.findall(rf"\b{m.group(1)}\b", text)) == 1]
+    while True:  # dropping a function may leave another one unused: again until none is
+        uses = Counter(_WORD.findall(text))  # one scan of the text per pass
+        unused = [m for m in _FUNCTION.finditer(text) if uses[m.group(1)] == 1]
         if not unused:
             return text
         for m in reversed(unused):
