@@ -107,7 +107,7 @@ def decode_elements(elements: Sequence[bytes]) -> list[Message]:
 
 BODY_ID, BODY_ROLE, BODY_CONTENT, BODY_NAME, BODY_TOOL_CALL_ID, BODY_TOOL_CALLS = 0, 1, 2, 3, 4, 5
 BODY_METADATA, BODY_CREATED, BODY_RAW = 6, 7, 8
-"""Positions of a decoded body's fields (`decode_bodies`)."""
+"""Positions of a decoded body's fields (`iter_bodies`)."""
 
 
 def iter_bodies(elements: Sequence[bytes]) -> Iterator[list[Any]]:

@@ -186,10 +186,10 @@ def call_args(channel: str, config: SessionConfig) -> list[Any]:
 
 
 def append_args(channel: str, config: SessionConfig, prepared: Sequence[Prepared]) -> list[Any]:
-    """append.lua's ARGV, built in one list (this runs on every append)."""
-    args: list[Any] = [channel, new_call_id(), max(1, int(config.dedup_ttl * 1000)),
-                       config.max_messages, config.max_tokens, config.max_history,
-                       name_hint(prepared), len(prepared)]
+    """append.lua's ARGV (this runs on every append)."""
+    args = call_args(channel, config)
+    args += (config.max_messages, config.max_tokens, config.max_history, name_hint(prepared),
+             len(prepared))
     for p in prepared:
         args += (p.message.id, p.tokens, p.kind, p.body)
     args += books_args(prepared)
