@@ -285,8 +285,8 @@ def print_table(rows: dict[str, Rows]) -> None:
 
 
 def breakdown_ops(url: str) -> dict[str, Op]:
-    """One append each, from a bare round trip up to each adapter and the framework's class
-    (`print_breakdown`)."""
+    """One append each, from a bare round trip up to each adapter and the framework's class,
+    after the pool checkout every call makes (`print_breakdown`)."""
     from langchain_core.messages import HumanMessage
     from langchain_redis import RedisChatMessageHistory
     from llama_index.core.llms import ChatMessage
@@ -319,11 +319,22 @@ def breakdown_ops(url: str) -> dict[str, Op]:
                      f"f{tag}:{{1}}:arch"], args=[10_000, 3_600_000, f"{next(calls):032x}",
                                                    element])
 
+    pool = store.client.connection_pool
+
+    def checkout(get: Callable[..., Any], release: Callable[..., Any]) -> Op:
+        def op(i: int) -> None:
+            release(pool, get(pool))
+        return op
+
     lc = RedisessionChatMessageHistory("lc", store=store)
     lc_peer = RedisChatMessageHistory(f"a{tag}", redis_url=url, ttl=TTL, key_prefix=f"b{tag}:",
                                       index_name=f"idx:b{tag}")
     li, li_peer = RedisessionChatStore(store=store), RedisChatStore(redis_url=url, ttl=TTL)
     return {
+        "pool checkout and return, redis-py's steps (no round trip)": checkout(
+            redis.BlockingConnectionPool.get_connection, redis.BlockingConnectionPool.release),
+        "pool checkout and return, the store's steps (no round trip)": checkout(
+            type(pool).get_connection, type(pool).release),
         "PING (a round trip, redis-py)": lambda i: raw.ping(),
         "floor ladder's last step, bare client": floor,
         "append.lua, bare client": bare,
@@ -349,7 +360,10 @@ def print_breakdown(url: str, count: int) -> None:
         print(f"| {name} | {rate:,.0f} | {p50:.0f} |")
     print("\nbare client: the script's EVALSHA on the store's connection, arguments made "
           "beforehand (no Python of the store above it). floor ladder: the cheapest script "
-          "that keeps the guarantees (benchmarks.floor), its element built beforehand too.")
+          "that keeps the guarantees (benchmarks.floor), its element built beforehand too. pool "
+          "rows: one of the store's connections checked out and given back, no command sent, "
+          "by redis-py's BlockingConnectionPool steps and by the store's "
+          "(_pool.SyncBlockingPool), which every store call takes.")
 
 
 def main(argv: list[str] | None = None) -> None:

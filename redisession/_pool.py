@@ -12,6 +12,7 @@ into `PoolExhausted` for its script calls.
 
 from __future__ import annotations
 
+from queue import Empty, Full
 from typing import Any
 
 from redis import BlockingConnectionPool as _SyncBlocking
@@ -36,16 +37,88 @@ def _is_empty(e: ConnectionError) -> bool:
     return "No connection available" in str(e)
 
 
+try:
+    from redis.observability.providers import get_observability_instance as _observability
+except ImportError:  # pragma: no cover - a redis-py without observability
+    _observability = None  # type: ignore[assignment]
+
+
+def metrics_on() -> bool:
+    """Whether redis-py's observability (OpenTelemetry metrics) is on in this process: then the
+    store takes redis-py's own paths, which record them (`SyncBlockingPool`,
+    ``ScriptRunner._command``)."""
+    if _observability is None:  # pragma: no cover - a redis-py without observability
+        return False
+    manager = _observability().get_provider_manager()
+    return manager is not None and bool(manager.config.enabled_telemetry)
+
+
 class SyncBlockingPool(_SyncBlocking):
-    """redis-py's thread-safe blocking pool; `PoolExhausted` after ``timeout`` seconds."""
+    """redis-py's thread-safe blocking pool; `PoolExhausted` after ``timeout`` seconds.
+
+    Every store call checks a connection out and back in. This is done here in fewer steps
+    than redis-py's when nothing needs the rest of them (CHANGELOG has the gain): no
+    OpenTelemetry metrics to record (`metrics_on`), no maintenance notifications, no
+    client-side cache. What matters is kept: the fork check, the wait of up to ``timeout``
+    for a free connection, connecting on first use, and a connection that has unread data (or
+    was closed by the server) is reconnected before it is handed out."""
+
+    def _lean(self) -> bool:
+        return not (self.cache is not None or self._in_maintenance or metrics_on()
+                    or self.maint_notifications_enabled())  # type: ignore[no-untyped-call]
 
     def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        if args or kwargs or not self._lean():  # redis-py's path: it warns about the args
+            try:
+                return super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
+            except ConnectionError as e:
+                if _is_empty(e):
+                    raise exhausted(self.max_connections, self.timeout) from e
+                raise
+        self._checkpid()
         try:
-            return super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
-        except ConnectionError as e:
-            if _is_empty(e):
-                raise exhausted(self.max_connections, self.timeout) from e
+            conn = self.pool.get(block=True, timeout=self.timeout)
+        except Empty:
+            raise exhausted(self.max_connections, self.timeout) from None
+        if conn is None:  # a free place, not a connection yet
+            conn = self.make_connection()  # type: ignore[no-untyped-call]
+        try:
+            conn.connect()
+            if _out_of_step(conn):
+                conn.disconnect()
+                conn.connect()
+                if conn.can_read():
+                    raise ConnectionError("Connection not ready")
+        except BaseException:
+            self.release(conn)
             raise
+        return conn
+
+    def release(self, connection: Any) -> None:
+        if not self._lean():
+            super().release(connection)  # type: ignore[no-untyped-call]
+            return None
+        self._checkpid()
+        if not self.owns_connection(connection):  # made before a fork, or a stale master's
+            connection.disconnect()
+            self.pool.put_nowait(None)
+            return None
+        if connection.should_reconnect():
+            connection.disconnect()
+        try:
+            self.pool.put_nowait(connection)
+        except Full:  # the pool was reset meanwhile
+            pass
+        return None
+
+
+def _out_of_step(conn: Any) -> bool:
+    """Data waiting on a connection about to be handed out (a reply nobody read) or a socket
+    the server closed: either way it must be reconnected before use."""
+    try:
+        return bool(conn.can_read())
+    except (ConnectionError, exceptions.TimeoutError, OSError):
+        return True
 
 
 class AsyncBlockingPool(_AsyncBlocking):

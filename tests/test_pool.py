@@ -3,6 +3,9 @@ pool that stays busy past ``pool_timeout`` raises `PoolExhausted` naming the set
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -122,3 +125,104 @@ async def test_async_cluster_exhausted_node_raises_pool_exhausted(cluster_url: s
         finally:
             node.release(held)
         assert await store.messages(sid) == []
+
+
+def test_a_connection_left_with_an_unread_reply_is_reconnected_before_use(
+        redis_url: str, prefix: str) -> None:
+    """The store's own checkout (`SyncBlockingPool`) keeps redis-py's check: a connection given
+    back with a reply nobody read is not handed out as it is, or the next call would read that
+    reply as its own."""
+    with SessionStore.from_url(redis_url, prefix=prefix,
+                               connection=ConnectionSettings(max_connections=1)) as store:
+        sid = store.create().id
+        pool = store.client.connection_pool
+        conn = pool.get_connection()
+        conn.send_command("ECHO", "stale reply")
+        pool.release(conn)  # the reply waits on the socket
+        result = store.add(sid, "user", "hello")
+        assert (result.first_seq, result.message_count) == (1, 1)
+        assert [m.content for m in store.messages(sid)] == ["hello"]
+        again = pool.get_connection()
+        assert not again.can_read()
+        pool.release(again)
+
+
+def test_a_connection_the_server_closed_is_reconnected_before_use(
+        redis_url: str, prefix: str, raw: redis.Redis) -> None:
+    with SessionStore.from_url(redis_url, prefix=prefix,
+                               connection=ConnectionSettings(max_connections=1)) as store:
+        sid = store.create().id
+        pool = store.client.connection_pool
+        conn = pool.get_connection()
+        conn.send_command("CLIENT", "ID")
+        client_id = conn.read_response()
+        pool.release(conn)
+        assert raw.client_kill_filter(_id=client_id) == 1
+        assert store.add(sid, "user", "after the kill").message_count == 1
+
+
+def test_a_connection_from_before_a_fork_is_not_used_in_the_child(
+        redis_url: str, prefix: str) -> None:
+    with SessionStore.from_url(redis_url, prefix=prefix) as store:
+        sid = store.create().id
+        store.add(sid, "user", "parent")
+        parent_conn = next(iter(store.client.connection_pool._connections))
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: new connections, and the parent's socket left alone
+            code = 1
+            try:
+                store.add(sid, "user", "child")
+                pool = store.client.connection_pool
+                code = 0 if parent_conn not in pool._connections else 2
+            finally:
+                os.write(write, bytes([code]))
+                os._exit(0)
+        os.close(write)
+        assert os.read(read, 1) == b"\x00"
+        os.waitpid(pid, 0)
+        assert [m.content for m in store.messages(sid)] == ["parent", "child"]
+
+
+OTEL_RUN = """
+import sys
+from opentelemetry import metrics
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from redis.observability.config import MetricGroup, OTelConfig
+from redis.observability.providers import get_observability_instance
+from redisession import SessionStore
+
+reader = InMemoryMetricReader()
+metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+get_observability_instance().init(
+    OTelConfig(metric_groups=[MetricGroup.COMMAND, MetricGroup.CONNECTION_BASIC]))
+store = SessionStore.from_url(sys.argv[1], prefix=sys.argv[2])
+sid = store.create().id
+for i in range(5):
+    store.add(sid, "user", f"m{i}")
+store.messages(sid)
+counts = {}
+for rm in reader.get_metrics_data().resource_metrics:
+    for sm in rm.scope_metrics:
+        for m in sm.metrics:
+            for p in m.data.data_points:
+                key = (m.name, str(dict(p.attributes).get("db.operation.name")),
+                       str(dict(p.attributes).get("db.client.connection.state")))
+                counts[key] = counts.get(key, 0) + getattr(p, "count", getattr(p, "value", 0))
+for (name, op, state), n in sorted(counts.items()):
+    print(name, op, state, n)
+"""
+
+
+def test_with_redis_py_metrics_on_the_store_takes_redis_py_paths(redis_url: str,
+                                                                  prefix: str) -> None:
+    """With redis-py's OpenTelemetry metrics on (its process-wide setting, so in a child
+    process), every script call and read shows in them and the pool's counts balance: the
+    store's direct path and lean checkout step aside."""
+    out = subprocess.run([sys.executable, "-c", OTEL_RUN, redis_url, prefix], check=True,
+                         capture_output=True, text=True, timeout=60).stdout
+    lines = set(out.splitlines())
+    assert "db.client.operation.duration EVALSHA None 6" in lines, out  # create + 5 appends
+    assert "db.client.operation.duration PIPELINE None 1" in lines, out  # the read
+    assert "db.client.connection.count None used 0" in lines, out

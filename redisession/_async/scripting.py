@@ -23,6 +23,7 @@ from redis.exceptions import (
 
 from .. import _durability, _packing
 from .._nodes import is_cluster, pipeline_async, refresh_async
+from .._pool import metrics_on
 from ..config import SessionConfig
 from ..errors import DurabilityError
 
@@ -100,11 +101,12 @@ class AsyncScriptRunner:
     async def _command(self, *command: Any) -> Any:
         """One command and its reply. On a pool the store made itself (`_packing.own_pool`),
         straight on a pooled connection: redis-py's ``execute_command`` adds its metrics and
-        logging hooks and option handling on top (docs/architecture.md).
+        logging hooks and option handling on top (docs/architecture.md); with its
+        OpenTelemetry metrics on (`_pool.metrics_on`), through it, so they count these calls.
         Connection errors are retried by the connection's own ``Retry`` as redis-py does,
         reconnecting in between; an error reply raises as it would there."""
         pool = self._pool
-        if pool is None:
+        if pool is None or metrics_on():
             return await self.client.execute_command(*command)
         conn = await pool.get_connection()
         try:
@@ -119,7 +121,7 @@ class AsyncScriptRunner:
         itself, straight on a pooled connection like `_command` (redis-py's asyncio pipeline
         machinery costs more than the read of a short window), else a redis-py pipeline."""
         pool = self._pool
-        if pool is None:
+        if pool is None or metrics_on():
             async with self.client.pipeline(transaction=True) as pipe:
                 for command in commands:
                     pipe.execute_command(*command)
