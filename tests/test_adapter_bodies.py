@@ -27,6 +27,7 @@ from langchain_core.messages import (  # noqa: E402
     ChatMessage,
     FunctionMessage,
     HumanMessage,
+    HumanMessageChunk,
     SystemMessage,
     ToolMessage,
 )
@@ -63,6 +64,8 @@ LANGCHAIN = [
     AIMessage("done", id="run-1"),
     ChatMessage("custom", role="assistant"),
     FunctionMessage("42", name="calc"),
+    HumanMessage("plain"),  # stored without the copy in raw (from_langchain)
+    AIMessage("plain reply", name="bot"),
 ]
 
 LLAMA = [
@@ -101,6 +104,56 @@ OTHERS = [  # written by other clients (no raw): every adapter reads them from t
     Message(role="tool", content="out", tool_call_id="c9"),
     Message(role="system", content="sys"),
 ]
+
+
+PLAIN_LC = [HumanMessage("hi"), HumanMessage("hi", name="ann"), AIMessage("a"),
+            SystemMessage("s")]
+KEPT_LC = [HumanMessage(""), HumanMessage("hi", id="m1"), HumanMessageChunk("hi"),
+           HumanMessage("hi", additional_kwargs={"k": 1}),
+           AIMessage("a", response_metadata={"m": 1}),
+           AIMessage("a", usage_metadata={"input_tokens": 1, "output_tokens": 1,
+                                          "total_tokens": 2}),
+           HumanMessage([{"type": "text", "text": "hi"}]), *LANGCHAIN[:-2]]
+PLAIN_LLAMA = [LlamaMessage(content="hi"), LlamaMessage(role="assistant", content="a"),
+               LlamaMessage(role="system", content="s")]
+KEPT_LLAMA = [LlamaMessage(content=""), LlamaMessage(role="chatbot", content="a"),
+              LlamaMessage(role="developer", content="d"),
+              LlamaMessage(role="tool", content="t", additional_kwargs={"tool_call_id": "c"}),
+              LlamaMessage(role="user", blocks=[TextBlock(text="a"), TextBlock(text="b")]),
+              *LLAMA[1:4]]
+
+
+def test_plain_framework_messages_are_stored_without_a_copy() -> None:
+    """A framework message that comes back equal from the plain fields (text, maybe a name,
+    nothing else set) is stored without the copy in ``raw``; anything more keeps the copy.
+    Both come back equal, through `Message` and through the stored body."""
+    for m in PLAIN_LC + KEPT_LC:
+        stored = from_langchain(m)
+        assert (stored.raw is None) == (m in PLAIN_LC), m
+        assert to_langchain(stored) == m
+        assert type(to_langchain(stored)) is type(m)
+    for m in PLAIN_LLAMA + KEPT_LLAMA:
+        stored = from_llama(m)
+        assert (stored.raw is None) == any(m is p for p in PLAIN_LLAMA), m
+        assert to_llama(stored) == m
+        assert to_llama(stored).model_dump(mode="json") == m.model_dump(mode="json")
+
+
+def test_plain_messages_read_back_equal_through_every_path(redis_url: str,
+                                                           prefix: str) -> None:
+    with SessionStore.from_url(redis_url, prefix=prefix, cache_size=0, **BIG) as store, \
+            SessionStore.from_url(redis_url, prefix=prefix, cache_size=10, **BIG) as cached:
+        lc = RedisessionChatMessageHistory("lc", store=store)
+        lc.add_messages(PLAIN_LC + KEPT_LC)
+        assert lc.messages == PLAIN_LC + KEPT_LC
+        assert RedisessionChatMessageHistory("lc", store=cached).messages == PLAIN_LC + KEPT_LC
+        li = RedisessionChatStore(store=store)
+        for m in PLAIN_LLAMA + KEPT_LLAMA:
+            li.add_message("k", m)
+        assert li.get_messages("k") == PLAIN_LLAMA + KEPT_LLAMA
+        assert RedisessionChatStore(store=cached).get_messages("k") == PLAIN_LLAMA + KEPT_LLAMA
+        li.set_messages("p", PLAIN_LLAMA)  # a window of plain messages only: one bulk pass
+        assert RedisessionChatStore(store=cached).get_messages("p") == PLAIN_LLAMA
 
 
 def mixed() -> list[Message]:

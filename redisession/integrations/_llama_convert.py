@@ -18,7 +18,7 @@ from ._common import AnyStore, Bodies, Stores, missing
 from ._keys import id_to_key, key_to_id
 
 try:
-    from llama_index.core.llms import ChatMessage
+    from llama_index.core.llms import ChatMessage, MessageRole, TextBlock
 except ImportError as e:  # pragma: no cover - depends on the environment
     raise missing("llama_index", "llama-index-core", "llama-index", e) from e
 
@@ -27,8 +27,33 @@ _ROLES = {"user": "user", "assistant": "assistant", "chatbot": "assistant", "mod
 PAGE = 500
 
 
+def _plain(message: ChatMessage) -> str | None:
+    """The role of a ``ChatMessage`` of one text block, nothing else set, and a role the store
+    keeps as it is: `_llama` makes it again equal from the plain fields. Else None."""
+    fields = message.__dict__
+    if type(message) is not ChatMessage or fields.keys() != _FIELDS or fields["additional_kwargs"]:
+        return None
+    blocks = fields["blocks"]
+    if len(blocks) != 1 or type(blocks[0]) is not TextBlock:
+        return None
+    block = blocks[0].__dict__
+    if block.keys() != _TEXT_FIELDS or type(block["text"]) is not str or not block["text"]:
+        return None  # no text: kept as the dump, as before
+    role = getattr(fields["role"], "value", None)
+    return role if role in ("user", "assistant", "system") else None
+
+
+_FIELDS = ChatMessage(content="").__dict__.keys()
+_TEXT_FIELDS = TextBlock(text="").__dict__.keys()
+
+
 def from_llama(message: ChatMessage) -> Message:
-    """A `Message` holding ``message`` (its JSON dump) in ``raw``."""
+    """A `Message` holding ``message`` (its JSON dump) in ``raw``. A plain message (one text
+    block, nothing else set: `_plain`) needs no dump: it is made again equal from the plain
+    fields, and its append costs less."""
+    role = _plain(message)
+    if role is not None:
+        return new_message(role, message.__dict__["blocks"][0].__dict__["text"])
     raw = message.model_dump(mode="json")
     kwargs = raw.get("additional_kwargs") or {}
     role = _ROLES.get(str(raw.get("role")), "user")
@@ -45,8 +70,61 @@ def from_llama(message: ChatMessage) -> Message:
 def _llama(role: str, content: str, call_id: str | None, raw: Any) -> ChatMessage:
     if raw is not None and "blocks" in raw:
         return ChatMessage.model_validate(raw)
+    if raw is None and _stands_plain(role, content, call_id):
+        return _made_plain(role, content)
     kwargs = {"tool_call_id": call_id} if call_id else {}
     return ChatMessage(role=role, content=content, additional_kwargs=kwargs)
+
+
+def _stands_plain(role: str, content: str, call_id: str | None) -> bool:
+    """A stored message with no dump that `_made_plain` makes: what `_plain` stores, and the
+    same from other clients (text, no tool call id, a role ``ChatMessage`` has as it is)."""
+    return bool(content) and not call_id and role != "tool"
+
+
+_ROLE = {r.value: r for r in MessageRole}
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _trusted_plain(role: str, text: str) -> ChatMessage:
+    """``ChatMessage(role=role, content=text)`` as its validation makes it, built directly
+    (about half the cost: a read makes one per message). `_PLAIN_OK` checks at import that
+    both ways give the same model on this llama-index."""
+    block = _new(TextBlock)
+    _set(block, "__dict__", {"block_type": "text", "text": text})
+    _set(block, "__pydantic_fields_set__", {"text"})
+    _set(block, "__pydantic_extra__", None)
+    _set(block, "__pydantic_private__", None)
+    message = _new(ChatMessage)
+    _set(message, "__dict__", {"role": _ROLE[role], "additional_kwargs": {}, "blocks": [block]})
+    _set(message, "__pydantic_fields_set__", {"role", "blocks"})
+    _set(message, "__pydantic_extra__", None)
+    _set(message, "__pydantic_private__", None)
+    return message
+
+
+def _same_both_ways() -> bool:
+    for role in ("user", "assistant", "system"):
+        made, real = _trusted_plain(role, "x ✓"), ChatMessage(role=role, content="x ✓")
+        for a, b in ((made, real), (made.blocks[0], real.blocks[0])):
+            if a.__dict__ != b.__dict__ or a.model_fields_set != b.model_fields_set or \
+                    a.__pydantic_private__ != b.__pydantic_private__ or \
+                    a.__pydantic_extra__ != b.__pydantic_extra__:
+                return False
+        if made.model_dump(mode="json") != real.model_dump(mode="json"):
+            return False
+    return True
+
+
+_PLAIN_OK = _same_both_ways()
+
+
+def _made_plain(role: str, text: str) -> ChatMessage:
+    """The ``ChatMessage`` of a plain stored message (`_stands_plain`)."""
+    if _PLAIN_OK:
+        return _trusted_plain(role, text)
+    return ChatMessage(role=role, content=text)  # pragma: no cover - another llama-index
 
 
 def to_llama(message: Message) -> ChatMessage:
@@ -84,11 +162,21 @@ _DUMP = _dumps_validator(many=False).validate_python
 
 def to_llama_all(messages: Sequence[Message]) -> list[ChatMessage]:
     """`to_llama` of each message; the stored originals in one bulk validation."""
-    dumps = [m.raw for m in messages
-             if m.raw is not None and "blocks" in m.raw and "content" not in m.raw]
-    if len(dumps) != len(messages):  # some were written by other clients: one by one
-        return [to_llama(m) for m in messages]
-    out: list[ChatMessage] = _DUMPS.validate_python(dumps)
+    out: list[Any] = []
+    dumps: list[tuple[int, Any]] = []
+    for m in messages:
+        raw = m.raw
+        if raw is not None and "blocks" in raw and "content" not in raw:
+            dumps.append((len(out), raw))
+            out.append(None)
+        elif raw is None and _PLAIN_OK and _stands_plain(m.role, m.content, m.tool_call_id):
+            out.append(_trusted_plain(m.role, m.content))
+        else:
+            out.append(to_llama(m))
+    if dumps:
+        for (at, _), made in zip(dumps, _DUMPS.validate_python([d for _, d in dumps]),
+                                 strict=True):
+            out[at] = made
     return out
 
 

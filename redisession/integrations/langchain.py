@@ -2,9 +2,10 @@
 
 ``pip install "redisession[langchain]"``. Each LangChain message is kept verbatim
 (``message_to_dict``: ``additional_kwargs``, ``response_metadata``, ``tool_calls``, ids, list
-content) in ``Message.raw`` and comes back equal; role, text and tool calls are also stored as
-plain `Message` fields, so other clients (the CLI, the HTTP service, another framework) read
-the conversation too, and LangChain reads messages that other clients wrote.
+content) in ``Message.raw`` and comes back equal (a plain message, text and maybe a name, needs
+no copy: `from_langchain`); role, text and tool calls are also stored as plain `Message`
+fields, so other clients (the CLI, the HTTP service, another framework) read the conversation
+too, and LangChain reads messages that other clients wrote.
 """
 
 from __future__ import annotations
@@ -57,8 +58,41 @@ def _text(content: Any) -> str:
     return "".join(parts)
 
 
+# A message of one of these classes whose fields hold only text content, maybe a name, and
+# each other field at its default comes back equal from the plain fields (`_langchain`): it
+# is stored without the copy in ``raw``. The defaults are read off the installed langchain-core
+# (a version that adds a field adds it here), so an unknown field keeps the copy.
+_PLAIN: dict[type[BaseMessage], tuple[str, dict[str, Any]]] = {
+    cls: (role, {k: v for k, v in cls(content="").__dict__.items() if k not in ("content", "name")})
+    for cls, role in ((HumanMessage, "user"), (AIMessage, "assistant"), (SystemMessage, "system"))}
+
+
+def _plain(message: BaseMessage) -> str | None:
+    """The role of a message `_langchain` makes again equal from its plain fields, else None."""
+    known = _PLAIN.get(type(message))
+    if known is None:
+        return None
+    fields = message.__dict__
+    content = fields.get("content")
+    if type(content) is not str or not content or len(fields) != len(known[1]) + 2:
+        return None  # list content, or none (kept as the copy, as before)
+    name = fields.get("name", "")
+    if not (name is None or type(name) is str):
+        return None
+    for key, default in known[1].items():
+        if fields.get(key, fields) != default:
+            return None
+    return known[0]
+
+
 def from_langchain(message: BaseMessage) -> Message:
-    """A `Message` holding ``message`` verbatim in ``raw`` (and its role, text, tool calls)."""
+    """A `Message` holding ``message`` verbatim in ``raw`` (and its role, text, tool calls). A
+    plain message (text, maybe a name, nothing else set: `_plain`) needs no copy in ``raw``:
+    it is made again equal from the plain fields, and its append costs less."""
+    role = _plain(message)
+    if role is not None:
+        fields = message.__dict__
+        return new_message(role, fields["content"], name=fields["name"])
     kind = message.type.removesuffix("MessageChunk").lower()
     role = _ROLES.get(kind, "user")
     # the message's fields by name: getattr of a field its class lacks (tool_calls of a

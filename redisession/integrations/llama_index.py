@@ -5,7 +5,8 @@
 `RedisessionDBChatStore` is the ``chat_store`` of the newer ``Memory``. Each key is one
 session (see `redisession.integrations._keys` for how a free-text key becomes a session id);
 each ``ChatMessage`` (blocks, ``additional_kwargs``) is kept in ``Message.raw`` as its JSON
-dump and comes back equal.
+dump and comes back equal; a plain one (one text block, nothing else set) needs no dump: it is
+made again from the role and text (`_llama_convert.from_llama`).
 """
 
 from __future__ import annotations
