@@ -63,7 +63,7 @@ def _text(content: Any) -> str:
 # is stored without the copy in ``raw``. The defaults are read off the installed langchain-core
 # (a version that adds a field adds it here), so an unknown field keeps the copy.
 _PLAIN: dict[type[BaseMessage], tuple[str, dict[str, Any]]] = {
-    cls: (role, {k: v for k, v in cls(content="").__dict__.items() if k not in ("content", "name")})
+    cls: (role, {**cls(content="").__dict__, "name": None})
     for cls, role in ((HumanMessage, "user"), (AIMessage, "assistant"), (SystemMessage, "system"))}
 
 
@@ -73,16 +73,12 @@ def _plain(message: BaseMessage) -> str | None:
     if known is None:
         return None
     fields = message.__dict__
-    content = fields.get("content")
-    if type(content) is not str or not content or len(fields) != len(known[1]) + 2:
+    content, name = fields.get("content"), fields.get("name")
+    if type(content) is not str or not content or not (name is None or type(name) is str):
         return None  # list content, or none (kept as the copy, as before)
-    name = fields.get("name", "")
-    if not (name is None or type(name) is str):
-        return None
-    for key, default in known[1].items():
-        if fields.get(key, fields) != default:
-            return None
-    return known[0]
+    probe = fields.copy()  # every other field at its default: equal to the template
+    probe["content"], probe["name"] = "", None
+    return known[0] if probe == known[1] else None
 
 
 def from_langchain(message: BaseMessage) -> Message:
