@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -129,39 +130,41 @@ async def test_async_cluster_exhausted_node_raises_pool_exhausted(cluster_url: s
         assert await store.messages(sid) == []
 
 
+@pytest.fixture
+def one_connection(redis_url: str, prefix: str) -> Iterator[tuple[SessionStore, str, Any]]:
+    """A store whose pool holds one connection, a session of it, and the pool."""
+    with SessionStore.from_url(redis_url, prefix=prefix,
+                               connection=ConnectionSettings(max_connections=1)) as store:
+        yield store, store.create().id, store.client.connection_pool
+
+
 def test_a_connection_left_with_an_unread_reply_is_reconnected_before_use(
-        redis_url: str, prefix: str) -> None:
+        one_connection: tuple[SessionStore, str, Any]) -> None:
     """The store's own checkout (`SyncBlockingPool`) keeps redis-py's check: a connection given
     back with a reply nobody read is not handed out as it is, or the next call would read that
     reply as its own."""
-    with SessionStore.from_url(redis_url, prefix=prefix,
-                               connection=ConnectionSettings(max_connections=1)) as store:
-        sid = store.create().id
-        pool = store.client.connection_pool
-        conn = pool.get_connection()
-        conn.send_command("ECHO", "stale reply")
-        time.sleep(0.2)  # the check sees a reply that has arrived, not one on its way
-        pool.release(conn)  # the reply waits on the socket
-        result = store.add(sid, "user", "hello")
-        assert (result.first_seq, result.message_count) == (1, 1)
-        assert [m.content for m in store.messages(sid)] == ["hello"]
-        again = pool.get_connection()
-        assert not again.can_read()
-        pool.release(again)
+    store, sid, pool = one_connection
+    conn = pool.get_connection()
+    conn.send_command("ECHO", "stale reply")
+    time.sleep(0.2)  # the check sees a reply that has arrived, not one on its way
+    pool.release(conn)  # the reply waits on the socket
+    result = store.add(sid, "user", "hello")
+    assert (result.first_seq, result.message_count) == (1, 1)
+    assert [m.content for m in store.messages(sid)] == ["hello"]
+    again = pool.get_connection()
+    assert not again.can_read()
+    pool.release(again)
 
 
 def test_a_connection_the_server_closed_is_reconnected_before_use(
-        redis_url: str, prefix: str, raw: redis.Redis) -> None:
-    with SessionStore.from_url(redis_url, prefix=prefix,
-                               connection=ConnectionSettings(max_connections=1)) as store:
-        sid = store.create().id
-        pool = store.client.connection_pool
-        conn = pool.get_connection()
-        conn.send_command("CLIENT", "ID")
-        client_id = conn.read_response()
-        pool.release(conn)
-        assert raw.client_kill_filter(_id=client_id) == 1
-        assert store.add(sid, "user", "after the kill").message_count == 1
+        one_connection: tuple[SessionStore, str, Any], raw: redis.Redis) -> None:
+    store, sid, pool = one_connection
+    conn = pool.get_connection()
+    conn.send_command("CLIENT", "ID")
+    client_id = conn.read_response()
+    pool.release(conn)
+    assert raw.client_kill_filter(_id=client_id) == 1
+    assert store.add(sid, "user", "after the kill").message_count == 1
 
 
 def test_a_connection_from_before_a_fork_is_not_used_in_the_child(
