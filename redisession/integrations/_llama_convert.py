@@ -89,8 +89,8 @@ _set = object.__setattr__
 
 def _trusted_plain(role: str, text: str) -> ChatMessage:
     """``ChatMessage(role=role, content=text)`` as its validation makes it, built directly
-    (about half the cost: a read makes one per message). `_PLAIN_OK` checks at import that
-    both ways give the same model on this llama-index."""
+    without a validation pass (a read makes one per message). `_PLAIN_OK` checks at import
+    that both ways give the same model on the installed llama-index."""
     block = _new(TextBlock)
     _set(block, "__dict__", {"block_type": "text", "text": text})
     _set(block, "__pydantic_fields_set__", {"text"})
@@ -161,7 +161,8 @@ _DUMP = _dumps_validator(many=False).validate_python
 
 
 def to_llama_all(messages: Sequence[Message]) -> list[ChatMessage]:
-    """`to_llama` of each message; the stored originals in one bulk validation."""
+    """`to_llama` of each message: the stored originals in one bulk validation, plain messages
+    built directly (`_trusted_plain`), any other one by one."""
     out: list[Any] = []
     dumps: list[tuple[int, Any]] = []
     for m in messages:
