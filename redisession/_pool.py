@@ -134,8 +134,8 @@ class AsyncBlockingPool(_AsyncBlocking):
     event loop runs one task at a time, and no ``await`` comes between the check and the
     take), so redis-py's condition, lock and timer are skipped. Calls that must wait, and any
     call while another waits, take redis-py's way, so waiting calls are served in turn. Given
-    back, a connection is announced to the waiters and to redis-py's release event (its
-    re-authentication listens there), as redis-py does."""
+    back, a connection goes to redis-py's release event (its re-authentication listens there)
+    before any other task can take it, then to the waiters, as in redis-py."""
 
     _waiting = 0
 
@@ -163,13 +163,18 @@ class AsyncBlockingPool(_AsyncBlocking):
         if connection.should_reconnect() or not _lean(self):
             await super().release(connection)
             return
-        self._in_use_connections.remove(connection)
-        self._available_connections.append(connection)
-        released = AsyncAfterConnectionReleasedEvent(connection)  # type: ignore[no-untyped-call]
-        await self._event_dispatcher.dispatch_async(released)  # type: ignore[union-attr]
-        if self._waiting:
-            async with self._condition:
-                self._condition.notify()
+        # The release event first, the connection still counted in use: its listener may
+        # re-authenticate on it (AUTH and its reply), and no other task may take it meanwhile
+        # (redis-py holds its condition for that).
+        try:
+            released = AsyncAfterConnectionReleasedEvent(connection)  # type: ignore[no-untyped-call]
+            await self._event_dispatcher.dispatch_async(released)  # type: ignore[union-attr]
+        finally:
+            self._in_use_connections.remove(connection)
+            self._available_connections.append(connection)
+            if self._waiting:
+                async with self._condition:
+                    self._condition.notify()
 
 
 class SyncBlockingSentinelPool(_SyncSentinelPool, SyncBlockingPool):

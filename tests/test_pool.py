@@ -298,3 +298,35 @@ async def test_async_connection_left_with_an_unread_reply_is_reconnected(
         result = await store.add(sid, "user", "hello")
         assert (result.first_seq, result.message_count) == (1, 1)
         assert [m.content for m in await store.messages(sid)] == ["hello"]
+
+
+async def test_no_task_takes_a_connection_while_its_release_event_runs(
+        redis_url: str, prefix: str) -> None:
+    """redis-py's re-authentication (a streaming credential provider) sends AUTH on a
+    connection from its release event: until that event is done, no other task may take the
+    connection, or two tasks would share one socket. A listener here yields to the other tasks
+    mid-event, as an AUTH round trip does, and checks the pool has not handed it out."""
+    from redis.event import AsyncAfterConnectionReleasedEvent, AsyncEventListenerInterface
+
+    async with AsyncSessionStore.from_url(
+            redis_url, prefix=prefix, events=False,
+            connection=ConnectionSettings(max_connections=2, pool_timeout=10)) as store:
+        sid = (await store.create()).id
+        pool = store.client.connection_pool
+        seen: list[bool] = []
+
+        class Reauth(AsyncEventListenerInterface):
+            async def listen(self, event: Any) -> None:
+                await asyncio.sleep(0.001)  # the AUTH round trip
+                seen.append(event.connection in pool._available_connections)
+
+        pool._event_dispatcher.register_listeners(
+            {AsyncAfterConnectionReleasedEvent: [Reauth()]})
+
+        async def work(n: int) -> None:
+            for i in range(5):
+                await store.add(sid, "user", f"{n}-{i}")
+
+        await asyncio.gather(*(work(n) for n in range(8)))
+        assert (await store.get(sid)).total_messages == 40
+        assert len(seen) >= 40 and not any(seen)
