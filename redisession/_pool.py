@@ -5,7 +5,7 @@ then raises a bare ``ConnectionError("No connection available.")``. These subcla
 `PoolExhausted` instead, naming ``max_connections`` and ``pool_timeout``. The Sentinel variants
 put the same waiting in front of redis-py's ``SentinelConnectionPool`` (which finds the master).
 They also check connections out and in by fewer steps than redis-py's while nothing needs the
-rest (`_lean`: no OpenTelemetry metrics, maintenance notifications or client-side cache).
+rest (`lean`: no OpenTelemetry metrics, maintenance notifications or client-side cache).
 
 redis-py's asyncio ``RedisCluster`` keeps its own per-node connection lists with no blocking
 variant: there an exhausted node raises ``MaxConnectionsError`` at once, which the store turns
@@ -48,8 +48,7 @@ except ImportError:  # pragma: no cover - a redis-py without observability
 
 def metrics_on() -> bool:
     """Whether redis-py's observability (OpenTelemetry metrics) is on in this process: then the
-    store takes redis-py's own paths, which record them (`SyncBlockingPool`,
-    ``ScriptRunner._command``)."""
+    store takes redis-py's own paths, which record them (`lean`)."""
     if _observability is None:  # pragma: no cover - a redis-py without observability
         return False
     manager = _observability().get_provider_manager()
@@ -67,7 +66,7 @@ class SyncBlockingPool(_SyncBlocking):
     was closed by the server) is reconnected before it is handed out."""
 
     def get_connection(self, *args: Any, **kwargs: Any) -> Any:
-        if args or kwargs or not _lean(self):  # redis-py's path: it warns about the args
+        if args or kwargs or not lean(self):  # redis-py's path: it warns about the args
             try:
                 return super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
             except ConnectionError as e:
@@ -94,7 +93,7 @@ class SyncBlockingPool(_SyncBlocking):
         return conn
 
     def release(self, connection: Any) -> None:
-        if not _lean(self):
+        if not lean(self):
             super().release(connection)  # type: ignore[no-untyped-call]
             return None
         self._checkpid()
@@ -111,9 +110,10 @@ class SyncBlockingPool(_SyncBlocking):
         return None
 
 
-def _lean(pool: Any) -> bool:
-    """Whether ``pool`` may check connections out and in by the store's shorter steps: nothing
-    of redis-py's that needs its own is on (metrics, maintenance notifications, a cache)."""
+def lean(pool: Any) -> bool:
+    """Whether ``pool`` may check connections out and in by the store's shorter steps, and the
+    store's script runner send on it directly (``ScriptRunner._command``): nothing of
+    redis-py's that needs its own steps is on (metrics, maintenance notifications, a cache)."""
     maintenance = getattr(pool, "maint_notifications_enabled", None)
     return not (getattr(pool, "cache", None) is not None or getattr(pool, "_in_maintenance", False)
                 or metrics_on() or (maintenance is not None and maintenance()))
@@ -132,7 +132,7 @@ class AsyncBlockingPool(_AsyncBlocking):
     """redis-py's asyncio blocking pool; `PoolExhausted` after ``timeout`` seconds.
 
     As `SyncBlockingPool`, a checkout takes fewer steps than redis-py's when nothing needs the
-    rest (`_lean`) and a connection is free or may be made at once. Then nothing can wait (an
+    rest (`lean`) and a connection is free or may be made at once. Then nothing can wait (an
     event loop runs one task at a time, and no ``await`` comes between the check and the
     take), so redis-py's condition, lock and timer are skipped. Calls that must wait, and any
     call while another waits, take redis-py's way, so waiting calls are served in turn. Given
@@ -143,7 +143,7 @@ class AsyncBlockingPool(_AsyncBlocking):
 
     async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
         if args or kwargs or self._waiting or not self.can_get_connection() \
-                or not _lean(self):
+                or not lean(self):
             self._waiting += 1
             try:
                 return await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
@@ -162,7 +162,7 @@ class AsyncBlockingPool(_AsyncBlocking):
         return conn
 
     async def release(self, connection: Any) -> None:
-        if connection.should_reconnect() or not _lean(self):
+        if connection.should_reconnect() or not lean(self):
             await super().release(connection)
             return
         # The release event first, the connection still counted in use: its listener may

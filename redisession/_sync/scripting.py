@@ -24,7 +24,7 @@ from redis.exceptions import (
 
 from .. import _durability, _packing
 from .._nodes import is_cluster, pipeline_sync, refresh_sync
-from .._pool import metrics_on
+from .._pool import lean
 from ..config import SessionConfig
 from ..errors import DurabilityError
 
@@ -102,38 +102,34 @@ class ScriptRunner:
     def _command(self, *command: Any) -> Any:
         """One command and its reply. On a pool the store made itself (`_packing.own_pool`),
         straight on a pooled connection: redis-py's ``execute_command`` adds its metrics and
-        logging hooks and option handling on top (docs/architecture.md); with its
-        OpenTelemetry metrics on (`_pool.metrics_on`), through it, so they count these calls.
-        Connection errors are retried by the connection's own ``Retry`` as redis-py does,
-        reconnecting in between; an error reply raises as it would there."""
-        pool = self._pool
-        if pool is None or metrics_on():
+        logging hooks and option handling on top (docs/architecture.md). Connection errors
+        are retried by the connection's own ``Retry`` as redis-py does, reconnecting in
+        between; an error reply raises as it would there."""
+        pool = self._direct_pool()
+        if pool is None:
             return self.client.execute_command(*command)
-        conn = pool.get_connection()
-        try:
-            return conn.retry.call_with_retry(lambda: _roundtrip(conn, command),
-                                                    lambda _error: conn.disconnect())
-        finally:
-            pool.release(conn)
+        return _on_connection(pool, lambda conn: _roundtrip(conn, command))
 
     def transaction(self, commands: list[tuple[Any, ...]]) -> list[Any]:
         """``commands`` between MULTI and EXEC, in one round trip: their replies (an
         ``HGETALL``'s as a dict), or the first error reply raised. On a pool the store made
         itself, straight on a pooled connection like `_command` (redis-py's asyncio pipeline
         machinery costs more than the read of a short window), else a redis-py pipeline."""
-        pool = self._pool
-        if pool is None or metrics_on():
+        pool = self._direct_pool()
+        if pool is None:
             with self.client.pipeline(transaction=True) as pipe:
                 for command in commands:
                     pipe.execute_command(*command)
                 return list(pipe.execute())
-        conn = pool.get_connection()
-        try:
-            replies: list[Any] = conn.retry.call_with_retry(
-                lambda: _multi_exec(conn, commands), lambda _error: conn.disconnect())
-            return replies
-        finally:
-            pool.release(conn)
+        replies: list[Any] = _on_connection(pool, lambda conn: _multi_exec(conn, commands))
+        return replies
+
+    def _direct_pool(self) -> Any:
+        """The pool to send on directly, or None for redis-py's own path: a pool the store did
+        not make, or one that takes redis-py's steps now (`_pool.lean`: its OpenTelemetry
+        metrics on, say, which then count these calls)."""
+        pool = self._pool
+        return pool if pool is not None and lean(pool) else None
 
     def _durable(self, script: Any, keys: list[str],
                        args: list[Any]) -> tuple[Any, tuple[int, int] | None]:
@@ -163,6 +159,16 @@ class ScriptRunner:
             if isinstance(waited, Exception):
                 raise waited
             return reply, _durability.shortfall(self.config, waited)
+
+
+def _on_connection(pool: Any, step: Callable[[Any], Any]) -> Any:
+    """``step(conn)`` on a connection of ``pool``, under the connection's ``Retry``
+    (reconnecting between attempts), the connection given back after."""
+    conn = pool.get_connection()
+    try:
+        return conn.retry.call_with_retry(lambda: step(conn), lambda _e: conn.disconnect())
+    finally:
+        pool.release(conn)
 
 
 def _roundtrip(conn: Any, command: tuple[Any, ...]) -> Any:
