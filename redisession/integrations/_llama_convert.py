@@ -27,9 +27,9 @@ _ROLES = {"user": "user", "assistant": "assistant", "chatbot": "assistant", "mod
 PAGE = 500
 
 
-def _plain(message: ChatMessage) -> str | None:
-    """The role of a ``ChatMessage`` of one text block, nothing else set, and a role the store
-    keeps as it is: `_llama` makes it again equal from the plain fields. Else None."""
+def _plain(message: ChatMessage) -> tuple[str, str] | None:
+    """Role and text of a ``ChatMessage`` of one text block, nothing else set, and a role the
+    store keeps as it is: `_llama` makes it again equal from them. Else None."""
     fields = message.__dict__
     if type(message) is not ChatMessage or fields.keys() != _FIELDS or fields["additional_kwargs"]:
         return None
@@ -40,7 +40,7 @@ def _plain(message: ChatMessage) -> str | None:
     if block.keys() != _TEXT_FIELDS or type(block["text"]) is not str or not block["text"]:
         return None  # no text: kept as the dump, as before
     role = getattr(fields["role"], "value", None)
-    return role if role in ("user", "assistant", "system") else None
+    return (role, block["text"]) if role in ("user", "assistant", "system") else None
 
 
 _FIELDS = ChatMessage(content="").__dict__.keys()
@@ -51,9 +51,9 @@ def from_llama(message: ChatMessage) -> Message:
     """A `Message` holding ``message`` (its JSON dump) in ``raw``. A plain message (one text
     block, nothing else set: `_plain`) needs no dump: it is made again equal from the plain
     fields, and its append costs less."""
-    role = _plain(message)
-    if role is not None:
-        return new_message(role, message.__dict__["blocks"][0].__dict__["text"])
+    plain = _plain(message)
+    if plain is not None:
+        return new_message(*plain)
     raw = message.model_dump(mode="json")
     kwargs = raw.get("additional_kwargs") or {}
     role = _ROLES.get(str(raw.get("role")), "user")
@@ -71,15 +71,16 @@ def _llama(role: str, content: str, call_id: str | None, raw: Any) -> ChatMessag
     if raw is not None and "blocks" in raw:
         return ChatMessage.model_validate(raw)
     if raw is None and _stands_plain(role, content, call_id):
-        return _made_plain(role, content)
+        return _trusted_plain(role, content)
     kwargs = {"tool_call_id": call_id} if call_id else {}
     return ChatMessage(role=role, content=content, additional_kwargs=kwargs)
 
 
 def _stands_plain(role: str, content: str, call_id: str | None) -> bool:
-    """A stored message with no dump that `_made_plain` makes: what `_plain` stores, and the
-    same from other clients (text, no tool call id, a role ``ChatMessage`` has as it is)."""
-    return bool(content) and not call_id and role != "tool"
+    """A stored message with no dump that `_trusted_plain` makes: what `_plain` stores, and
+    the same from other clients (text, no tool call id, a role ``ChatMessage`` has as it is),
+    when `_PLAIN_OK` (else ``ChatMessage(...)`` in `_llama` makes them)."""
+    return _PLAIN_OK and bool(content) and not call_id and role != "tool"
 
 
 _ROLE = {r.value: r for r in MessageRole}
@@ -118,13 +119,6 @@ def _same_both_ways() -> bool:
 
 
 _PLAIN_OK = _same_both_ways()
-
-
-def _made_plain(role: str, text: str) -> ChatMessage:
-    """The ``ChatMessage`` of a plain stored message (`_stands_plain`)."""
-    if _PLAIN_OK:
-        return _trusted_plain(role, text)
-    return ChatMessage(role=role, content=text)  # pragma: no cover - another llama-index
 
 
 def to_llama(message: Message) -> ChatMessage:
@@ -170,7 +164,7 @@ def to_llama_all(messages: Sequence[Message]) -> list[ChatMessage]:
         if raw is not None and "blocks" in raw and "content" not in raw:
             dumps.append((len(out), raw))
             out.append(None)
-        elif raw is None and _PLAIN_OK and _stands_plain(m.role, m.content, m.tool_call_id):
+        elif raw is None and _stands_plain(m.role, m.content, m.tool_call_id):
             out.append(_trusted_plain(m.role, m.content))
         else:
             out.append(to_llama(m))
