@@ -160,12 +160,22 @@ def test_a_connection_left_with_an_unread_reply_is_reconnected_before_use(
 
 def test_a_connection_the_server_closed_is_reconnected_before_use(
         one_connection: tuple[SessionStore, str, Any], raw: redis.Redis) -> None:
+    """The checkout itself reconnects it: the connection handed out answers a bare command,
+    with no ``Retry`` around it (a store call would also be saved by its ``Retry``:
+    tests/test_client_path.py)."""
     store, sid, pool = one_connection
     conn = pool.get_connection()
     conn.send_command("CLIENT", "ID")
     client_id = conn.read_response()
     pool.release(conn)
     assert raw.client_kill_filter(_id=client_id) == 1
+    time.sleep(0.2)  # the server's close has reached the socket
+    again = pool.get_connection()
+    try:
+        again.send_command("PING")
+        assert again.read_response() in (b"PONG", "PONG")
+    finally:
+        pool.release(again)
     assert store.add(sid, "user", "after the kill").message_count == 1
 
 
